@@ -1,0 +1,63 @@
+"""crush: every major compression codec behind one API, with static plugins.
+
+>>> import crush
+>>> blob = crush.compress(b"hello" * 1000)
+>>> crush.decompress(blob) == b"hello" * 1000
+True
+"""
+
+from ._version import __version__
+from .api import FrameReport
+from .api import Report
+from .api import compress
+from .api import decompress
+from .api import inspect
+from .contract import CancelToken
+from .contract import Plugin
+from .contract import PluginMetadata
+from .errors import CancelledError
+from .errors import ConfigError
+from .errors import CorruptFrameError
+from .errors import CrushError
+from .errors import CrushTimeoutError
+from .errors import FormatError
+from .errors import OutputLimitError
+from .errors import PluginError
+from .errors import PluginNotFoundError
+from .errors import TruncatedFrameError
+from .execution import PluginDiagnostics
+from .execution import diagnostics
+from .frame import FileInfo
+from .registry import Registry
+from .registry import get_plugin
+from .registry import list_plugins
+from .registry import plugin_for_id
+
+__all__ = [
+    "CancelToken",
+    "CancelledError",
+    "ConfigError",
+    "CorruptFrameError",
+    "CrushError",
+    "CrushTimeoutError",
+    "FileInfo",
+    "FormatError",
+    "FrameReport",
+    "OutputLimitError",
+    "Plugin",
+    "PluginDiagnostics",
+    "PluginError",
+    "PluginMetadata",
+    "PluginNotFoundError",
+    "Registry",
+    "Report",
+    "TruncatedFrameError",
+    "__version__",
+    "compress",
+    "decompress",
+    "diagnostics",
+    "get_plugin",
+    "inspect",
+    "list_plugins",
+    "plugin_for_id",
+]

@@ -1,0 +1,203 @@
+"""The in-memory API: compress, decompress and inspect bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import final
+
+from . import engine, frame
+from .contract import Buffer, CancelToken, PluginMetadata
+from .errors import ConfigError
+from .registry import KNOWN_IDS, Registry
+
+
+def _view(data: object, what: str) -> memoryview:
+    try:
+        view = memoryview(data)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"{what} needs a bytes-like object, not {type(data).__name__}"
+        ) from None
+    if not view.c_contiguous:
+        raise ConfigError(f"{what} needs a contiguous buffer")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def compress(
+    data: Buffer,
+    /,
+    *,
+    plugin: str | None = None,
+    level: int | str | None = None,
+    threads: int | None = None,
+    timeout: float | None = None,
+    cancel: CancelToken | None = None,
+    block_size: int | None = None,
+    file_info: frame.FileInfo | None = None,
+    registry: Registry | None = None,
+) -> bytes:
+    """Return a crush frame holding *data*.
+
+    *plugin* names the codec (default: the registry's default plugin).
+    *level* is the plugin's native level or a preset, ``"fast"``,
+    ``"balanced"`` or ``"best"`` (default: the plugin's default level).
+    *threads* caps the blocks compressed in parallel (default: the CPU
+    count; 1 runs them one by one). *timeout* is the deadline in seconds for
+    the whole call (default: the plugin's timeout from plugins.toml, then
+    ``CRUSH_TIMEOUT``, then 30 s; 0 disables it); *cancel* lets another
+    thread stop the call. *block_size* (default 1 MiB) trades parallelism
+    for ratio. *file_info* stores a file name, mtime and mode in the frame.
+    Thread-safe.
+
+    Raises :class:`crush.PluginNotFoundError` for an unknown plugin,
+    :class:`crush.ConfigError` for a bad level or option,
+    :class:`crush.CrushTimeoutError` and :class:`crush.CancelledError`.
+    """
+    view = _view(data, "compress()")
+    opts = engine.options(registry, threads, timeout, cancel)
+    chosen = opts.registry.get(plugin) if plugin is not None else opts.registry.default
+    size = engine.check_block_size(block_size)
+    chunks = (view[i : i + size] for i in range(0, len(view), size))
+    parts = engine.compress_frames(
+        chunks, chosen, level, opts, block_size=size, info=file_info, size_hint=len(view)
+    )
+    return b"".join(parts)
+
+
+def decompress(
+    data: Buffer,
+    /,
+    *,
+    max_output_size: int | None = None,
+    threads: int | None = None,
+    timeout: float | None = None,
+    cancel: CancelToken | None = None,
+    registry: Registry | None = None,
+) -> bytes:
+    """Return the content of the crush frame(s) in *data*.
+
+    Each frame is routed to the plugin its header names; concatenated frames
+    decode to the concatenation of their contents. Every block and the whole
+    content are checked against their CRC32s. *max_output_size* caps the
+    output: sizes are checked before anything is allocated. Other options as
+    for :func:`compress`. Thread-safe.
+
+    Raises only :class:`crush.CrushError` subclasses for bad input:
+    :class:`crush.FormatError` (not a crush frame), :class:`crush.CorruptFrameError`
+    and :class:`crush.TruncatedFrameError`, :class:`crush.PluginNotFoundError`
+    (made by a plugin not compiled in), :class:`crush.PluginError` (the codec
+    rejected a block; its exception is ``__cause__``),
+    :class:`crush.OutputLimitError`.
+    """
+    view = _view(data, "decompress()")
+    opts = engine.options(registry, threads, timeout, cancel)
+    decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
+    return b"".join(decoder)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class FrameReport:
+    """What :func:`inspect` found in one frame.
+
+    ``plugin`` is the plugin's name (from the built-in id table when it is not
+    compiled in, else ``None``); ``metadata`` is the compiled-in plugin's
+    metadata or ``None``. ``block_crcs`` are the stored CRC32s of each block's
+    content and ``content_crc`` the CRC32 of the whole content, as stored;
+    :func:`decompress` (or ``crush test``) verifies them.
+    """
+
+    plugin: str | None
+    plugin_id: int
+    version: int
+    block_size: int
+    blocks: int
+    raw_blocks: int
+    original_size: int
+    compressed_size: int
+    content_crc: int
+    block_crcs: tuple[int, ...]
+    info: frame.FileInfo
+    metadata: PluginMetadata | None
+
+    @property
+    def ratio(self) -> float:
+        """Compressed size / original size (1.0 for empty content)."""
+        return self.compressed_size / self.original_size if self.original_size else 1.0
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What :func:`inspect` found: one :class:`FrameReport` per concatenated frame."""
+
+    frames: tuple[FrameReport, ...]
+
+    @property
+    def plugin(self) -> str | None:
+        """The first frame's plugin name."""
+        return self.frames[0].plugin
+
+    @property
+    def original_size(self) -> int:
+        """Total content size over all frames."""
+        return sum(f.original_size for f in self.frames)
+
+    @property
+    def compressed_size(self) -> int:
+        """Total size of the frames."""
+        return sum(f.compressed_size for f in self.frames)
+
+    @property
+    def blocks(self) -> int:
+        """Total number of blocks."""
+        return sum(f.blocks for f in self.frames)
+
+    @property
+    def ratio(self) -> float:
+        """Compressed size / original size (1.0 for empty content)."""
+        return self.compressed_size / self.original_size if self.original_size else 1.0
+
+
+def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
+    """Return the facts of the crush frame(s) in *data* without decompressing.
+
+    Walks the headers and block records (cheap: no codec runs). Raises the
+    same :class:`crush.FormatError` subclasses as :func:`decompress` for a
+    damaged structure; a plugin that is not compiled in is reported, not
+    refused.
+    """
+    view = _view(data, "inspect()")
+    reg = engine.options(registry, 1, None, None).registry
+    src = frame.BytesSource(view)
+    frames = []
+    while not frames or not src.at_eof():
+        start = src.tell()
+        header = frame.read_header(src)
+        crcs = []
+        raw = 0
+        while True:
+            record = frame.read_record(src, header)
+            if isinstance(record, frame.EndRecord):
+                break
+            crcs.append(record.crc)
+            raw += record.raw
+        plugin = reg.find_id(header.plugin_id)
+        known = KNOWN_IDS.get(header.plugin_id)
+        frames.append(
+            FrameReport(
+                plugin=plugin.name if plugin else (known[0] if known else None),
+                plugin_id=header.plugin_id,
+                version=frame.VERSION,
+                block_size=header.block_size,
+                blocks=len(crcs),
+                raw_blocks=raw,
+                original_size=record.total_size,
+                compressed_size=src.tell() - start,
+                content_crc=record.crc,
+                block_crcs=tuple(crcs),
+                info=header.info,
+                metadata=plugin.metadata if plugin else None,
+            )
+        )
+    return Report(tuple(frames))

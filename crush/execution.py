@@ -1,0 +1,350 @@
+"""Run block jobs under a deadline with cooperative cancellation.
+
+One persistent pool of daemon worker threads serves every call. A call
+submits at most ``threads`` blocks at a time, waits for them in order and,
+when its deadline passes, cancels its token and raises at once — even if a
+worker is stuck in C code or ignores the token. Such a worker is *abandoned*:
+it may finish its call some day, but it never returns to the pool, and a new
+worker takes its place so later calls keep full capacity. Abandoned threads
+are daemons, so they never keep the interpreter from exiting.
+
+Past :data:`MAX_STUCK_WORKERS` workers stuck in one plugin, calls to that
+plugin fail fast with :class:`~crush.PluginError` instead of spawning more
+threads. :func:`diagnostics` reports the counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final, Generic, TypeVar, final
+
+from .contract import CancelToken
+from .errors import CancelledError, CrushTimeoutError, PluginError
+
+T = TypeVar("T")
+
+log = logging.getLogger("crush")
+
+MAX_STUCK_WORKERS: Final = 32
+"""Workers stuck in one plugin after which calls to it fail fast."""
+
+DEFAULT_TIMEOUT: Final = 30.0
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class PluginDiagnostics:
+    """Abandoned-worker counts for one plugin: ``stuck`` now, ``abandoned`` ever."""
+
+    plugin: str
+    stuck: int
+    abandoned: int
+
+
+def resolve_timeout(
+    call: float | None, plugin: float | None, default: float | None
+) -> float | None:
+    """Return the deadline in seconds, or None for none.
+
+    Precedence: the call's ``timeout=`` > the plugin's timeout in
+    plugins.toml > ``CRUSH_TIMEOUT`` > the global default (30 s). A value of
+    0 (or ``inf``) at the winning level disables the deadline.
+    """
+    for value in (call, plugin, _env_timeout(), default, DEFAULT_TIMEOUT):
+        if value is not None:
+            return None if value == 0 or math.isinf(value) else float(value)
+    return None  # pragma: no cover - DEFAULT_TIMEOUT is never None
+
+
+def _env_timeout() -> float | None:
+    raw = os.environ.get("CRUSH_TIMEOUT")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        from .errors import ConfigError
+
+        raise ConfigError(
+            f"CRUSH_TIMEOUT={raw!r} is not a number of seconds; set it like CRUSH_TIMEOUT=60 "
+            "(0 disables the deadline)"
+        ) from None
+    if value < 0 or math.isnan(value):
+        from .errors import ConfigError
+
+        raise ConfigError(f"CRUSH_TIMEOUT={raw!r} must be >= 0 (0 disables the deadline)")
+    return value
+
+
+class _Failure:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_SKIPPED: Final = object()
+
+
+class _Job:
+    __slots__ = ("call", "index", "fn", "worker")
+
+    def __init__(self, call: _Call, index: int, fn: Callable[[], object]) -> None:
+        self.call = call
+        self.index = index
+        self.fn = fn
+        self.worker: _Worker | None = None
+
+
+class _Call:
+    """One operation's state shared with the workers running its jobs."""
+
+    __slots__ = ("plugin", "token", "results", "running")
+
+    def __init__(self, plugin: str, token: CancelToken) -> None:
+        self.plugin = plugin
+        self.token = token
+        self.results: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
+        self.running: dict[int, _Worker] = {}
+
+
+class _Worker(threading.Thread):
+    def __init__(self, pool: _Pool) -> None:
+        super().__init__(name="crush-worker", daemon=True)
+        self.pool = pool
+        self.abandoned = False
+
+    def run(self) -> None:
+        pool = self.pool
+        jobs = pool.jobs
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            call = job.call
+            if call.token.cancelled:
+                call.results.put((job.index, _SKIPPED))
+                continue
+            with pool.lock:
+                call.running[job.index] = self
+            try:
+                result: object = job.fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                result = _Failure(exc)
+            with pool.lock:
+                call.running.pop(job.index, None)
+                abandoned = self.abandoned
+                if abandoned:
+                    pool.stuck[call.plugin] -= 1
+            call.results.put((job.index, result))
+            if abandoned:
+                return
+
+
+class _Pool:
+    """The process-wide worker pool; grows to the largest ``threads`` asked for."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.size = 0
+        self.stuck: dict[str, int] = {}
+        self.abandoned: dict[str, int] = {}
+        self._warned: set[str] = set()
+        self._pid = os.getpid()
+
+    def ensure(self, threads: int) -> None:
+        with self.lock:
+            if self._pid != os.getpid():  # forked child: the parent's threads are gone
+                self.__init__()  # type: ignore[misc]
+            while self.size < threads:
+                _Worker(self).start()
+                self.size += 1
+
+    def abandon(self, call: _Call) -> None:
+        with self.lock:
+            for worker in call.running.values():
+                if worker.abandoned:
+                    continue
+                worker.abandoned = True
+                self.stuck[call.plugin] = self.stuck.get(call.plugin, 0) + 1
+                self.abandoned[call.plugin] = self.abandoned.get(call.plugin, 0) + 1
+                replacement = _Worker(self)
+                replacement.start()
+                if call.plugin not in self._warned:
+                    self._warned.add(call.plugin)
+                    log.warning(
+                        "crush: a call to plugin %r did not return after its deadline; its "
+                        "worker thread was abandoned and replaced (crush.diagnostics() counts "
+                        "them)",
+                        call.plugin,
+                    )
+            call.running.clear()
+
+    def check_capacity(self, plugin: str) -> None:
+        stuck = self.stuck.get(plugin, 0)
+        if stuck >= MAX_STUCK_WORKERS:
+            raise PluginError(
+                f"plugin {plugin!r} has {stuck} calls that never returned after their deadline; "
+                f"crush refuses new calls to it past {MAX_STUCK_WORKERS} to avoid piling up "
+                "threads. The plugin hangs: report it to its authors, or run it with "
+                "isolation='process' so hung calls are killed",
+                plugin=plugin,
+            )
+
+
+_POOL: Final = _Pool()
+
+
+def diagnostics() -> tuple[PluginDiagnostics, ...]:
+    """Return abandoned-worker counts per plugin that ever had one.
+
+    ``stuck`` counts workers still inside a call that outlived its deadline;
+    ``abandoned`` counts every worker ever given up on.
+    """
+    with _POOL.lock:
+        return tuple(
+            PluginDiagnostics(name, _POOL.stuck.get(name, 0), count)
+            for name, count in sorted(_POOL.abandoned.items())
+        )
+
+
+def default_threads() -> int:
+    """Return the default parallelism: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@final
+class Deadline:
+    """An operation's deadline and its cancellation token.
+
+    The token is linked to the caller's, so either cancels the operation.
+    ``close()`` unlinks it; use the object as a context manager.
+    """
+
+    __slots__ = ("plugin", "timeout", "expires", "token", "_unlink")
+
+    def __init__(self, plugin: str, timeout: float | None, cancel: CancelToken | None) -> None:
+        self.plugin = plugin
+        self.timeout = timeout
+        self.expires = math.inf if timeout is None else time.monotonic() + timeout
+        self.token = CancelToken()
+        self._unlink = cancel.on_cancel(self.token.cancel) if cancel is not None else None
+
+    def __enter__(self) -> Deadline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Unlink from the caller's token."""
+        if self._unlink is not None:
+            self._unlink()
+            self._unlink = None
+
+    def remaining(self) -> float | None:
+        """Seconds left, or None without a deadline."""
+        return None if self.expires == math.inf else self.expires - time.monotonic()
+
+    def check(self) -> None:
+        """Raise CancelledError or CrushTimeoutError if the operation must stop."""
+        if self.token.cancelled:
+            raise CancelledError("operation cancelled")
+        if time.monotonic() >= self.expires:
+            self.expire()
+
+    def expire(self) -> None:
+        """Cancel the token and raise the timeout error."""
+        self.token.cancel()
+        assert self.timeout is not None
+        raise CrushTimeoutError(
+            f"plugin {self.plugin!r} did not finish within the {self.timeout:g} s deadline; "
+            "raise it with timeout=SECONDS (or CRUSH_TIMEOUT, or the plugin's timeout in "
+            "plugins.toml), 0 disables it",
+            plugin=self.plugin,
+            timeout=self.timeout,
+        )
+
+
+def run_inline(fns: Iterable[Callable[[], T]], deadline: Deadline) -> Iterator[T]:
+    """Run *fns* one by one on the caller's thread, checking the deadline between them."""
+    for fn in fns:
+        deadline.check()
+        yield fn()
+    deadline.check()
+
+
+def run_pooled(
+    fns: Iterable[Callable[[], T]], deadline: Deadline, threads: int
+) -> Iterator[T]:
+    """Run *fns* on the shared pool, at most *threads* at once; yield results in order.
+
+    Raises the first job's exception in order, CrushTimeoutError at the
+    deadline, CancelledError when the token is cancelled. On any exit
+    (including KeyboardInterrupt or the consumer closing the iterator) the
+    operation's token is cancelled so queued jobs are skipped.
+    """
+    _POOL.check_capacity(deadline.plugin)
+    _POOL.ensure(threads)
+    call = _Call(deadline.plugin, deadline.token)
+    wake = call.results.put
+    unlink = deadline.token.on_cancel(lambda: wake((-1, _SKIPPED)))
+    pending: dict[int, object] = {}
+    source = iter(fns)
+    submitted = 0
+    done = 0
+    finished = False
+    try:
+        for fn in source:
+            _POOL.jobs.put(_Job(call, submitted, fn))
+            submitted += 1
+            if submitted >= threads:
+                break
+        while done < submitted:
+            while done not in pending:
+                index, value = _wait(call, deadline)
+                if index >= 0:
+                    pending[index] = value
+            value = pending.pop(done)
+            done += 1
+            if value is _SKIPPED:
+                deadline.check()
+            if isinstance(value, _Failure):
+                raise value.exc
+            for fn in source:
+                _POOL.jobs.put(_Job(call, submitted, fn))
+                submitted += 1
+                break
+            yield value  # type: ignore[misc]
+        finished = True
+    finally:
+        unlink()
+        if not finished:
+            deadline.token.cancel()
+            with _POOL.lock:
+                still_running = bool(call.running)
+            if still_running and deadline.expires <= time.monotonic():
+                _POOL.abandon(call)
+
+
+def _wait(call: _Call, deadline: Deadline) -> tuple[int, object]:
+    while True:
+        if deadline.token.cancelled:
+            deadline.check()
+        remaining = deadline.remaining()
+        try:
+            return call.results.get(timeout=None if remaining is None else max(remaining, 0))
+        except queue.Empty:
+            _POOL.abandon(call)
+            deadline.expire()

@@ -1,0 +1,312 @@
+"""Encode and decode the bytes of a crush frame (format v1, see docs/FORMAT.md).
+
+Pure functions and value types: no threads, no plugins, no files. Decoding
+reads through a :class:`Source`, so the in-memory API and the streaming
+reader share one parser. Every malformed input raises a
+:class:`~crush.errors.FormatError` subclass; declared sizes are checked
+against the format's limits before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final, Protocol, final
+
+from .contract import Buffer
+from .errors import CorruptFrameError, FormatError, TruncatedFrameError
+
+MAGIC: Final = b"CR"
+VERSION: Final = 1
+MAX_BLOCK_SIZE: Final = 64 << 20
+"""Largest block size a frame may declare; bounds a reader's memory per block."""
+MAX_NAME_LENGTH: Final = 4096
+
+KIND_END: Final = 0x00
+KIND_COMPRESSED: Final = 0x01
+KIND_RAW: Final = 0x02
+
+FLAG_NAME: Final = 0x01
+FLAG_MTIME: Final = 0x02
+FLAG_MODE: Final = 0x04
+_KNOWN_FLAGS: Final = FLAG_NAME | FLAG_MTIME | FLAG_MODE
+
+_PREFIX: Final = struct.Struct("<2sBBBI")  # magic, version, plugin id, flags, block size
+_U16: Final = struct.Struct("<H")
+_I64: Final = struct.Struct("<q")
+_U32: Final = struct.Struct("<I")
+_BLOCK: Final = struct.Struct("<BIII")  # kind, size, stored size, crc32
+_END: Final = struct.Struct("<BQI")  # kind, total size, content crc32
+RECORD_SIZE: Final = 13
+PREFIX_SIZE: Final = _PREFIX.size
+assert _BLOCK.size == _END.size == RECORD_SIZE
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """Optional file metadata a frame carries for the CLI (all fields optional).
+
+    ``mtime_ns`` is nanoseconds since the epoch, ``mode`` the permission bits.
+    """
+
+    name: str | None = None
+    mtime_ns: int | None = None
+    mode: int | None = None
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class FrameHeader:
+    """A decoded frame header; ``size`` is its length in bytes."""
+
+    plugin_id: int
+    block_size: int
+    info: FileInfo
+    size: int
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class BlockRecord:
+    """One block: ``raw`` blocks hold the data itself, others the plugin's output."""
+
+    raw: bool
+    size: int
+    crc: int
+    payload: Buffer
+    offset: int
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class EndRecord:
+    """The end marker: the frame's total content size and CRC32."""
+
+    total_size: int
+    crc: int
+    offset: int
+
+
+class Source(Protocol):
+    """Where a decoder reads frame bytes from."""
+
+    def read_exact(self, n: int, what: str) -> Buffer:
+        """Return exactly *n* bytes or raise TruncatedFrameError naming *what*."""
+        ...
+
+    def at_eof(self) -> bool:
+        """True when no bytes are left."""
+        ...
+
+    def tell(self) -> int:
+        """Offset of the next byte, for error messages."""
+        ...
+
+
+@final
+class BytesSource:
+    """A :class:`Source` over an in-memory buffer; returns zero-copy slices.
+
+    Not thread-safe; one decoder owns it.
+    """
+
+    __slots__ = ("_view", "_pos")
+
+    def __init__(self, data: Buffer) -> None:
+        self._view = memoryview(data).cast("B")
+        self._pos = 0
+
+    def read_exact(self, n: int, what: str) -> memoryview:
+        """Return the next *n* bytes or raise TruncatedFrameError."""
+        end = self._pos + n
+        if end > len(self._view):
+            raise TruncatedFrameError(
+                f"crush frame is truncated: {what} needs {n} bytes at offset {self._pos}, "
+                f"only {len(self._view) - self._pos} left",
+                offset=self._pos,
+            )
+        chunk = self._view[self._pos : end]
+        self._pos = end
+        return chunk
+
+    def at_eof(self) -> bool:
+        """True when every byte was read."""
+        return self._pos >= len(self._view)
+
+    def tell(self) -> int:
+        """Offset of the next byte."""
+        return self._pos
+
+
+def encode_header(plugin_id: int, block_size: int, info: FileInfo | None = None) -> bytes:
+    """Return the header bytes of a frame made by *plugin_id* with *block_size* blocks."""
+    if not 0 <= plugin_id <= 0xFF:
+        raise ValueError(f"plugin id {plugin_id} is outside 0-255")
+    if not 1 <= block_size <= MAX_BLOCK_SIZE:
+        raise ValueError(f"block size {block_size} is outside 1-{MAX_BLOCK_SIZE}")
+    info = info or FileInfo()
+    flags = 0
+    tail = bytearray()
+    if info.name is not None:
+        name = info.name.encode("utf-8", "surrogateescape")
+        if not 0 < len(name) <= MAX_NAME_LENGTH:
+            raise ValueError(f"stored name must be 1-{MAX_NAME_LENGTH} bytes of UTF-8")
+        flags |= FLAG_NAME
+        tail += _U16.pack(len(name)) + name
+    if info.mtime_ns is not None:
+        flags |= FLAG_MTIME
+        tail += _I64.pack(info.mtime_ns)
+    if info.mode is not None:
+        flags |= FLAG_MODE
+        tail += _U32.pack(info.mode & 0o7777)
+    head = _PREFIX.pack(MAGIC, VERSION, plugin_id, flags, block_size) + tail
+    return head + _U32.pack(zlib.crc32(head))
+
+
+def encode_block_header(raw: bool, size: int, stored_size: int, crc: int) -> bytes:
+    """Return the 13-byte record header that precedes a block's stored bytes."""
+    return _BLOCK.pack(KIND_RAW if raw else KIND_COMPRESSED, size, stored_size, crc)
+
+
+def encode_end(total_size: int, crc: int) -> bytes:
+    """Return the 13-byte end marker for content of *total_size* bytes with CRC32 *crc*."""
+    return _END.pack(KIND_END, total_size, crc)
+
+
+def is_frame_start(data: Buffer) -> bool:
+    """True when *data* starts like a crush frame of a version this code reads."""
+    return len(data) >= 3 and bytes(data[:2]) == MAGIC and data[2] == VERSION
+
+
+def read_header(src: Source) -> FrameHeader:
+    """Decode a frame header from *src*, verifying its magic, version and CRC32."""
+    start = src.tell()
+    prefix = bytes(src.read_exact(PREFIX_SIZE, "the frame header"))
+    magic, version, plugin_id, flags, block_size = _PREFIX.unpack(prefix)
+    if magic != MAGIC:
+        raise FormatError(
+            f"not a crush frame at offset {start}: expected magic 'CR', found {magic!r}"
+        )
+    if version != VERSION:
+        raise FormatError(
+            f"crush frame version {version} at offset {start} is not supported by this "
+            f"crush (reads version {VERSION}); upgrade crush to read it"
+        )
+    if flags & ~_KNOWN_FLAGS:
+        raise CorruptFrameError(f"crush frame header at offset {start} has unknown flags "
+                                f"0x{flags:02x}", offset=start)
+    if not 1 <= block_size <= MAX_BLOCK_SIZE:
+        raise CorruptFrameError(
+            f"crush frame header at offset {start} declares block size {block_size}, "
+            f"outside 1-{MAX_BLOCK_SIZE}",
+            offset=start,
+        )
+    parts = [prefix]
+    name = mtime_ns = mode = None
+    if flags & FLAG_NAME:
+        raw_len = bytes(src.read_exact(2, "the stored name length"))
+        (length,) = _U16.unpack(raw_len)
+        if not 0 < length <= MAX_NAME_LENGTH:
+            raise CorruptFrameError(f"stored name length {length} is invalid", offset=start)
+        raw_name = bytes(src.read_exact(length, "the stored name"))
+        parts += [raw_len, raw_name]
+        name = raw_name.decode("utf-8", "surrogateescape")
+    if flags & FLAG_MTIME:
+        raw = bytes(src.read_exact(8, "the stored mtime"))
+        parts.append(raw)
+        (mtime_ns,) = _I64.unpack(raw)
+    if flags & FLAG_MODE:
+        raw = bytes(src.read_exact(4, "the stored mode"))
+        parts.append(raw)
+        (mode,) = _U32.unpack(raw)
+    head = b"".join(parts)
+    (stored_crc,) = _U32.unpack(src.read_exact(4, "the header checksum"))
+    if zlib.crc32(head) != stored_crc:
+        raise CorruptFrameError(
+            f"crush frame header at offset {start} fails its CRC32 check", offset=start
+        )
+    return FrameHeader(plugin_id, block_size, FileInfo(name, mtime_ns, mode), len(head) + 4)
+
+
+def read_record(src: Source, header: FrameHeader) -> BlockRecord | EndRecord:
+    """Decode the next block record or end marker from *src*.
+
+    Sizes are validated against *header* before the payload is read, so a
+    hostile size never causes a large allocation.
+    """
+    offset = src.tell()
+    record = src.read_exact(RECORD_SIZE, "a block record or the end marker")
+    kind = record[0]
+    if kind == KIND_END:
+        _, total, crc = _END.unpack(record)
+        return EndRecord(total, crc, offset)
+    if kind not in (KIND_COMPRESSED, KIND_RAW):
+        raise CorruptFrameError(f"unknown record kind 0x{kind:02x} at offset {offset}",
+                                offset=offset)
+    _, size, stored, crc = _BLOCK.unpack(record)
+    raw = kind == KIND_RAW
+    if not 1 <= size <= header.block_size:
+        raise CorruptFrameError(
+            f"block at offset {offset} declares {size} bytes, outside 1-{header.block_size}",
+            offset=offset,
+        )
+    # A block is only kept compressed when that made it smaller, so the stored
+    # size is bounded by the declared size: never trust a larger one.
+    if (raw and stored != size) or (not raw and not 1 <= stored < size):
+        raise CorruptFrameError(
+            f"block at offset {offset} declares an impossible stored size {stored} "
+            f"for {size} bytes",
+            offset=offset,
+        )
+    payload = src.read_exact(stored, "a block's data")
+    return BlockRecord(raw, size, crc, payload, offset)
+
+
+# CRC32 combination (zlib's crc32_combine, which Python's zlib lacks) lets
+# blocks be checksummed in parallel and the content CRC be derived in order.
+_POLY: Final = 0xEDB88320
+
+
+def _multmodp(a: int, b: int) -> int:
+    m = 1 << 31
+    p = 0
+    while True:
+        if a & m:
+            p ^= b
+            if (a & (m - 1)) == 0:
+                break
+        m >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+    return p
+
+
+def _x2n_table() -> tuple[int, ...]:
+    table = [1 << 30]  # x^1
+    for _ in range(31):
+        table.append(_multmodp(table[-1], table[-1]))
+    return tuple(table)
+
+
+_X2N: Final = _x2n_table()
+
+
+@lru_cache(maxsize=64)
+def _combine_op(length: int) -> int:
+    # x^(8*length) mod p: the operator that shifts a CRC past *length* zero bytes.
+    p = 1 << 31
+    k = 3
+    n = length
+    while n:
+        if n & 1:
+            p = _multmodp(_X2N[k & 31], p)
+        n >>= 1
+        k += 1
+    return p
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """Return the CRC32 of A+B given CRC32(A), CRC32(B) and len(B)."""
+    return _multmodp(_combine_op(length2), crc1) ^ crc2
