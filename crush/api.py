@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import final
 
-from . import engine, frame
-from .contract import Buffer, CancelToken, PluginMetadata
+from . import engine
+from . import frame
+from .contract import Buffer
+from .contract import CancelToken
+from .contract import PluginMetadata
 from .errors import ConfigError
-from .registry import KNOWN_IDS, Registry
+from .options import check_block_size
+from .options import options
+from .registry import KNOWN_IDS
+from .registry import Isolation
+from .registry import Registry
 
 
 def _view(data: object, what: str) -> memoryview:
@@ -34,6 +41,7 @@ def compress(
     cancel: CancelToken | None = None,
     block_size: int | None = None,
     file_info: frame.FileInfo | None = None,
+    isolation: Isolation | None = None,
     registry: Registry | None = None,
 ) -> bytes:
     """Return a crush frame holding *data*.
@@ -47,20 +55,28 @@ def compress(
     ``CRUSH_TIMEOUT``, then 30 s; 0 disables it); *cancel* lets another
     thread stop the call. *block_size* (default 1 MiB) trades parallelism
     for ratio. *file_info* stores a file name, mtime and mode in the frame.
-    Thread-safe.
+    *isolation* ``"process"`` runs the plugin in worker processes that are
+    killed at the deadline (default: the plugin's setting in plugins.toml,
+    else ``"thread"``). Thread-safe.
 
     Raises :class:`crush.PluginNotFoundError` for an unknown plugin,
     :class:`crush.ConfigError` for a bad level or option,
     :class:`crush.CrushTimeoutError` and :class:`crush.CancelledError`.
     """
     view = _view(data, "compress()")
-    opts = engine.options(registry, threads, timeout, cancel)
+    opts = options(registry, threads, timeout, cancel, isolation)
     chosen = opts.registry.get(plugin) if plugin is not None else opts.registry.default
-    size = engine.check_block_size(block_size)
-    chunks = (view[i : i + size] for i in range(0, len(view), size))
-    parts = engine.compress_frames(
-        chunks, chosen, level, opts, block_size=size, info=file_info, size_hint=len(view)
+    size = check_block_size(block_size)
+    compressor = engine.Compressor(
+        chosen, level, opts, block_size=size, info=file_info, size_hint=len(view)
     )
+    parts: list[Buffer] = []
+    try:
+        for start in range(0, len(view), size):
+            parts += compressor.feed(view[start : start + size])
+        parts += compressor.finish()
+    finally:
+        compressor.close()
     return b"".join(parts)
 
 
@@ -72,6 +88,7 @@ def decompress(
     threads: int | None = None,
     timeout: float | None = None,
     cancel: CancelToken | None = None,
+    isolation: Isolation | None = None,
     registry: Registry | None = None,
 ) -> bytes:
     """Return the content of the crush frame(s) in *data*.
@@ -90,9 +107,12 @@ def decompress(
     :class:`crush.OutputLimitError`.
     """
     view = _view(data, "decompress()")
-    opts = engine.options(registry, threads, timeout, cancel)
+    opts = options(registry, threads, timeout, cancel, isolation)
     decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
-    return b"".join(decoder)
+    try:
+        return b"".join(decoder)
+    finally:
+        decoder.close()
 
 
 @final
@@ -168,9 +188,9 @@ def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
     refused.
     """
     view = _view(data, "inspect()")
-    reg = engine.options(registry, 1, None, None).registry
+    reg = options(registry, 1, None, None).registry
     src = frame.BytesSource(view)
-    frames = []
+    frames: list[FrameReport] = []
     while not frames or not src.at_eof():
         start = src.tell()
         header = frame.read_header(src)

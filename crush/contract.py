@@ -40,8 +40,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Final, Protocol, TypeAlias, final, runtime_checkable
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Final
+from typing import Protocol
+from typing import TypeAlias
+from typing import final
+from typing import runtime_checkable
 
 from .errors import CancelledError
 
@@ -137,7 +142,7 @@ class CancelToken:
     cancels every block in flight. A token cannot be reset; make a new one.
     """
 
-    __slots__ = ("_event", "_lock", "_callbacks")
+    __slots__ = ("_callbacks", "_event", "_lock")
 
     def __init__(self) -> None:
         self._event = threading.Event()
@@ -172,7 +177,7 @@ class CancelToken:
         return self._event.wait(seconds)
 
     def on_cancel(self, callback: Callable[[], object]) -> Callable[[], None]:
-        """Run *callback* once when cancelled (at once if already); return an unsubscribe function."""
+        """Run *callback* once on cancel (now if already cancelled); return an unsubscriber."""
         with self._lock:
             if not self._event.is_set():
                 self._callbacks.append(callback)
@@ -182,10 +187,8 @@ class CancelToken:
 
     def _discard(self, callback: Callable[[], object]) -> None:
         with self._lock:
-            try:
+            if callback in self._callbacks:
                 self._callbacks.remove(callback)
-            except ValueError:
-                pass
 
     def __repr__(self) -> str:
         return f"CancelToken(cancelled={self.cancelled})"

@@ -1,159 +1,122 @@
 """The whole operation: blocks, plugin, parallel execution, checksums, frames.
 
-The only module that knows all the parts. Compression turns an iterable of
-input chunks (one per block) into frame bytes; decompression turns a frame
-:class:`~crush.frame.Source` into content blocks. Both the in-memory API and
-the streaming file objects drive these generators, so there is one
-implementation of framing.
+The only module that knows all the parts. :class:`Compressor` turns blocks
+of input into frame bytes, pushed one block at a time so both the in-memory
+API and the streaming writer drive it; :class:`FrameDecoder` turns a frame
+:class:`~crush.frame.Source` into content blocks for the in-memory API and
+the streaming reader alike. There is no second implementation of framing.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Final, final
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Final
+from typing import final
 
 from . import frame
-from .contract import Buffer, CancelToken, Plugin
-from .errors import (
-    CancelledError,
-    ConfigError,
-    CorruptFrameError,
-    CrushError,
-    OutputLimitError,
-    PluginError,
-)
-from .execution import Deadline, default_threads, resolve_timeout, run_inline, run_pooled
-from .registry import DEFAULT_REGISTRY, Registry
+from . import isolation
+from .contract import Buffer
+from .contract import Plugin
+from .errors import CorruptFrameError
+from .errors import CrushError
+from .errors import OutputLimitError
+from .errors import PluginError
+from .execution import Deadline
+from .execution import InlineRunner
+from .execution import PoolRunner
+from .execution import Runner
+from .execution import resolve_timeout
+from .options import Level
+from .options import Options
+from .options import resolve_level
 
 log = logging.getLogger("crush")
-
-DEFAULT_BLOCK_SIZE: Final = 1 << 20
-"""Block size used unless the caller picks one (see tools/bench for the measurement)."""
 
 INLINE_LIMIT: Final = 64 << 10
 """Inputs up to this size run on the caller's thread when the plugin is a built-in."""
 
-Level = int | str | None
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Options:
-    """Resolved per-call options shared by compression and decompression."""
-
-    registry: Registry
-    threads: int
-    timeout: float | None
-    cancel: CancelToken | None
-
-
-def options(
-    registry: Registry | None,
-    threads: int | None,
-    timeout: float | None,
-    cancel: CancelToken | None,
-) -> Options:
-    """Validate the common keyword arguments of every API call."""
-    if threads is None:
-        threads = default_threads()
-    elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads must be an int >= 1, got {threads!r}")
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0
-    ):
-        raise ConfigError(f"timeout must be seconds >= 0 (0 disables the deadline), got {timeout!r}")
-    if cancel is not None and not isinstance(cancel, CancelToken):
-        raise ConfigError(f"cancel must be a crush.CancelToken, got {type(cancel).__name__}")
-    return Options(registry or DEFAULT_REGISTRY, threads, timeout, cancel)
-
-
-def resolve_level(plugin: Plugin, level: Level) -> int:
-    """Return the native level for *level* (None, a preset name, or a native int)."""
-    meta = plugin.metadata
-    if level is None:
-        return meta.default_level
-    if isinstance(level, str):
-        try:
-            return meta.preset(level)
-        except KeyError:
-            raise ConfigError(
-                f"level {level!r} is not a preset; use 'fast', 'balanced', 'best' or an int in "
-                f"{meta.min_level}..{meta.max_level} for {plugin.name}"
-            ) from None
-    if isinstance(level, bool) or not isinstance(level, int):
-        raise ConfigError(f"level must be an int or a preset name, got {level!r}")
-    if not meta.min_level <= level <= meta.max_level:
-        raise ConfigError(
-            f"level {level} is out of range for {plugin.name}: use {meta.min_level}..."
-            f"{meta.max_level} or 'fast', 'balanced', 'best'"
-        )
-    return level
-
-
-def check_block_size(block_size: int | None) -> int:
-    """Validate a caller's block size; None means the default."""
-    if block_size is None:
-        return DEFAULT_BLOCK_SIZE
-    if isinstance(block_size, bool) or not isinstance(block_size, int) \
-            or not 1 <= block_size <= frame.MAX_BLOCK_SIZE:
-        raise ConfigError(f"block_size must be an int in 1..{frame.MAX_BLOCK_SIZE}, "
-                          f"got {block_size!r}")
-    return block_size
+Block = tuple[bool, int, Buffer]
+"""A finished block job: (stored raw, CRC32 of the content, payload or content)."""
 
 
 def _trusted(plugin: Plugin) -> bool:
-    # crush's own plugins wrap codecs that cannot hang on a small block, so
-    # they may run on the caller's thread; anything else always runs on a
-    # worker so its deadline can be enforced.
+    # crush's own plugins wrap codecs that cannot hang on a small block.
     return type(plugin).__module__.startswith(f"{__package__}.plugins.")
 
 
-def _run(
-    fns: Iterable[Callable[[], tuple[bool, int, Buffer]]],
-    deadline: Deadline,
-    plugin: Plugin,
-    opts: Options,
-    size_hint: int | None,
-) -> Iterator[tuple[bool, int, Buffer]]:
-    small = size_hint is not None and size_hint <= INLINE_LIMIT
-    if _trusted(plugin) and (opts.threads == 1 or small):
-        return run_inline(fns, deadline)
-    return run_pooled(fns, deadline, opts.threads)
+@final
+class _Operation:
+    """One plugin's part of a call: deadline, token, thread or process, runner."""
+
+    __slots__ = ("deadline", "isolated", "plugin", "runner")
+
+    def __init__(self, plugin: Plugin, opts: Options, size_hint: int | None) -> None:
+        timeout = resolve_timeout(
+            opts.timeout, opts.registry.timeout_for(plugin.name), opts.registry.default_timeout
+        )
+        self.plugin = plugin
+        self.isolated = (opts.isolation or opts.registry.isolation_for(plugin.name)) == "process"
+        if self.isolated:
+            isolation.check_isolatable(plugin)
+        self.deadline = Deadline(plugin.name, timeout, opts.cancel)
+        small = size_hint is not None and size_hint <= INLINE_LIMIT
+        # A built-in codec cannot hang on a small block and an isolated plugin
+        # enforces its deadline by killing its process, so both may run on
+        # the caller's thread. Anything else runs on a pool worker, so the
+        # deadline holds even if the plugin never returns.
+        self.runner: Runner[Block]
+        if (self.isolated or _trusted(plugin)) and (opts.threads == 1 or small):
+            self.runner = InlineRunner(self.deadline)
+        else:
+            # An isolated job raises the timeout itself after killing its
+            # process; the grace keeps its thread from being abandoned.
+            grace = 1.0 if self.isolated else 0.0
+            self.runner = PoolRunner(self.deadline, opts.threads, grace=grace)
+
+    def close(self) -> None:
+        """Cancel what is still pending and unlink from the caller's token."""
+        self.runner.close()
+        self.deadline.close()
+
+    def compress(self, chunk: Buffer, level: int) -> bytes:
+        """Call the plugin's compress in this operation's mode."""
+        if self.isolated:
+            return isolation.run(self.plugin, "compress", level, chunk,
+                                 remaining=self.deadline.remaining,
+                                 on_timeout=self.deadline.expire)
+        return self.plugin.compress(chunk, level, self.deadline.token)
+
+    def decompress(self, payload: Buffer, size: int) -> bytes:
+        """Call the plugin's decompress in this operation's mode."""
+        if self.isolated:
+            return isolation.run(self.plugin, "decompress", size, payload,
+                                 remaining=self.deadline.remaining,
+                                 on_timeout=self.deadline.expire)
+        return self.plugin.decompress(payload, size, self.deadline.token)
+
+    def fail(self, what: str, exc: Exception) -> PluginError:
+        """Return a PluginError for the plugin's exception *exc* while doing *what*."""
+        error = PluginError(f"plugin {self.plugin.name!r} failed to {what}: {exc!r}",
+                            plugin=self.plugin.name, plugin_id=self.plugin.plugin_id)
+        error.__cause__ = exc
+        return error
 
 
-def _deadline(plugin: Plugin, opts: Options) -> Deadline:
-    timeout = resolve_timeout(
-        opts.timeout, opts.registry.timeout_for(plugin.name), opts.registry.default_timeout
-    )
-    if opts.registry.isolation_for(plugin.name) == "process":
-        # TODO(issue 3): process isolation; until then such plugins run in threads.
-        pass
-    return Deadline(plugin.name, timeout, opts.cancel)
-
-
-def _compress_job(
-    plugin: Plugin, level: int, chunk: Buffer, token: CancelToken
-) -> Callable[[], tuple[bool, int, Buffer]]:
-    def job() -> tuple[bool, int, Buffer]:
+def _compress_job(op: _Operation, level: int, chunk: Buffer) -> Callable[[], Block]:
+    def job() -> Block:
         crc = zlib.crc32(chunk)
         try:
-            out = plugin.compress(chunk, level, token)
-        except (CancelledError, CrushError):
+            out = op.compress(chunk, level)
+        except CrushError:
             raise
         except Exception as exc:
-            raise PluginError(
-                f"plugin {plugin.name!r} failed to compress a block: {exc!r}",
-                plugin=plugin.name, plugin_id=plugin.plugin_id,
-            ) from exc
+            raise op.fail("compress a block", exc) from exc
         if not isinstance(out, bytes | bytearray):
-            raise PluginError(
-                f"plugin {plugin.name!r} returned {type(out).__name__} from compress(), "
-                "not bytes", plugin=plugin.name, plugin_id=plugin.plugin_id,
-            )
+            raise op.fail("compress a block", TypeError(
+                f"compress() returned {type(out).__name__}, not bytes"))
         if len(out) >= len(chunk):
             return True, crc, chunk
         return False, crc, out
@@ -161,170 +124,130 @@ def _compress_job(
     return job
 
 
-def compress_frames(
-    chunks: Iterable[Buffer],
-    plugin: Plugin,
-    level: Level,
-    opts: Options,
-    *,
-    block_size: int,
-    info: frame.FileInfo | None = None,
-    size_hint: int | None = None,
-) -> Iterator[Buffer]:
-    """Yield the bytes of the frame(s) compressing *chunks* (each <= *block_size*).
-
-    When the plugin fails on a block, a warning is logged, the frame is ended
-    after the last good block and the rest is compressed with the registry's
-    default plugin in a new frame (frames concatenate, so the content is
-    unchanged); for a failure on the first block that is simply one frame
-    made by the default plugin. Timeouts and cancellation never fall back.
-    """
-    native = resolve_level(plugin, level)
-    source = iter(chunks)
-    with _deadline(plugin, opts) as deadline:
-        header = frame.encode_header(plugin.plugin_id, block_size, info)
-        window: dict[int, Buffer] = {}
-        counter = itertools.count()
-
-        def jobs() -> Iterator[Callable[[], tuple[bool, int, Buffer]]]:
-            for chunk in source:
-                if len(chunk):
-                    window[next(counter)] = chunk
-                    yield _compress_job(plugin, native, chunk, deadline.token)
-
-        total = 0
-        crc = 0
-        index = 0
-        try:
-            for raw, block_crc, payload in _run(jobs(), deadline, plugin, opts, size_hint):
-                if header:
-                    yield header
-                    header = b""
-                size = len(window.pop(index))
-                index += 1
-                yield frame.encode_block_header(raw, size, len(payload), block_crc)
-                yield payload
-                crc = frame.crc32_combine(crc, block_crc, size)
-                total += size
-        except PluginError as exc:
-            default = opts.registry.default
-            if plugin is default or exc.plugin != plugin.name:
-                raise
-            log.warning("crush: plugin %r failed (%s); compressing with the default plugin %r "
-                        "instead", plugin.name, exc.__cause__ or exc, default.name)
-            rest = itertools.chain((window[i] for i in sorted(window) if i >= index), source)
-            if not header:
-                yield frame.encode_end(total, crc)
-            yield from compress_frames(rest, default, None, opts, block_size=block_size,
-                                       info=info, size_hint=size_hint)
-            return
-    if header:
-        yield header
-    yield frame.encode_end(total, crc)
-
-
 @final
-class FrameDecoder:
-    """Decode every frame from a :class:`~crush.frame.Source` into content blocks.
+class Compressor:
+    """Turn blocks of content into crush frame bytes, in parallel, in order.
 
-    Iterating yields each block's content in order; blocks are decoded in
-    parallel ahead of the consumer. Not thread-safe.
+    ``feed(block)`` submits one block (at most ``block_size`` bytes) and
+    returns the frame bytes that became ready; at most ``threads`` blocks are
+    in flight, so memory stays bounded. ``finish()`` returns the rest and the
+    end marker; ``close()`` abandons the operation. Blocks that compression
+    does not shrink are stored raw.
+
+    When the plugin fails on a block, a warning is logged and the frame is
+    ended after the last good block; the rest goes into a new frame made by
+    the registry's default plugin (frames concatenate, so the content is
+    unchanged; a failure on the first block gives a single default-plugin
+    frame). Timeouts and cancellation never fall back. Not thread-safe.
     """
 
     def __init__(
         self,
-        src: frame.Source,
+        plugin: Plugin,
+        level: Level,
         opts: Options,
-        max_output_size: int | None,
+        *,
+        block_size: int,
+        info: frame.FileInfo | None = None,
         size_hint: int | None = None,
     ) -> None:
-        if max_output_size is not None and (
-            isinstance(max_output_size, bool) or not isinstance(max_output_size, int)
-            or max_output_size < 0
-        ):
-            raise ConfigError(f"max_output_size must be an int >= 0, got {max_output_size!r}")
-        self._src = src
+        self._level = resolve_level(plugin, level)
         self._opts = opts
-        self._limit = max_output_size
+        self._block_size = block_size
+        self._info = info
         self._size_hint = size_hint
-        self.produced = 0
+        self._op = _Operation(plugin, opts, size_hint)
+        self._inflight: list[Buffer] = []  # blocks submitted, oldest first
+        self._header_sent = False
+        self._total = 0
+        self._crc = 0
+        self.plugin = plugin
+        """The plugin of the frame being written (changes on fallback)."""
 
-    def __iter__(self) -> Iterator[Buffer]:
-        first = True
-        while first or not self._src.at_eof():
-            first = False
-            yield from self._frame()
+    def rearm(self) -> None:
+        """Restart the deadline (streams apply it per call)."""
+        self._op.deadline.rearm()
 
-    def _frame(self) -> Iterator[Buffer]:
-        header = frame.read_header(self._src)
-        plugin = self._opts.registry.by_id(header.plugin_id)
-        end: list[frame.EndRecord] = []
-        with _deadline(plugin, self._opts) as deadline:
-            fns = self._jobs(header, plugin, deadline.token, end)
-            blocks = _run(fns, deadline, plugin, self._opts, self._size_hint)
-            total = 0
-            crc = 0
-            for _, block_crc, out in blocks:
-                yield out
-                total += len(out)
-                crc = frame.crc32_combine(crc, block_crc, len(out))
-        (marker,) = end
-        if marker.total_size != total or marker.crc != crc:
-            raise CorruptFrameError(
-                f"crush frame content check failed at offset {marker.offset}: the end marker "
-                f"declares {marker.total_size} bytes with CRC32 {marker.crc:08x}, the blocks "
-                f"hold {total} bytes with CRC32 {crc:08x}",
-                offset=marker.offset,
-            )
+    def feed(self, block: Buffer) -> list[Buffer]:
+        """Submit one non-empty block; return frame bytes that are ready."""
+        out: list[Buffer] = []
+        if len(self._op.runner) >= self._opts.threads:
+            self._take(out)
+        self._inflight.append(block)
+        self._op.runner.submit(_compress_job(self._op, self._level, block))
+        return out
 
-    def _jobs(
-        self,
-        header: frame.FrameHeader,
-        plugin: Plugin,
-        token: CancelToken,
-        end: list[frame.EndRecord],
-    ) -> Iterator[Callable[[], tuple[bool, int, Buffer]]]:
+    def finish(self) -> list[Buffer]:
+        """Wait for every block and return the remaining frame bytes and end marker."""
+        out: list[Buffer] = []
+        while self._inflight:
+            self._take(out)
+        if not self._header_sent:
+            out.append(self._header())
+        out.append(frame.encode_end(self._total, self._crc))
+        self._op.close()
+        return out
+
+    def close(self) -> None:
+        """Abandon the operation: cancel blocks in flight."""
+        self._op.close()
+
+    def _header(self) -> bytes:
+        self._header_sent = True
+        return frame.encode_header(self.plugin.plugin_id, self._block_size, self._info)
+
+    def _take(self, out: list[Buffer]) -> None:
         while True:
-            record = frame.read_record(self._src, header)
-            if isinstance(record, frame.EndRecord):
-                end.append(record)
-                return
-            if self._limit is not None and self.produced + record.size > self._limit:
-                raise OutputLimitError(
-                    f"decompressed data would exceed max_output_size={self._limit} bytes",
-                    limit=self._limit,
-                )
-            self.produced += record.size
-            yield _decompress_job(plugin, record, token)
+            try:
+                raw, crc, payload = self._op.runner.take()
+            except PluginError as exc:
+                if exc.plugin != self.plugin.name or self.plugin is self._opts.registry.default:
+                    raise
+                self._fall_back(exc, out)
+                continue
+            block = self._inflight.pop(0)
+            if not self._header_sent:
+                out.append(self._header())
+            out.append(frame.encode_block_header(raw, len(block), len(payload), crc))
+            out.append(payload)
+            self._crc = frame.crc32_combine(self._crc, crc, len(block))
+            self._total += len(block)
+            return
+
+    def _fall_back(self, exc: PluginError, out: list[Buffer]) -> None:
+        default = self._opts.registry.default
+        log.warning("plugin %r failed (%s); compressing with the default plugin %r "
+                    "instead", self.plugin.name, exc.__cause__ or exc, default.name)
+        self._op.close()
+        if self._header_sent:
+            out.append(frame.encode_end(self._total, self._crc))
+        self._header_sent = False
+        self._total = self._crc = 0
+        self.plugin = default
+        self._level = default.metadata.default_level
+        self._op = _Operation(default, self._opts, self._size_hint)
+        for block in self._inflight:
+            self._op.runner.submit(_compress_job(self._op, self._level, block))
 
 
-def _decompress_job(
-    plugin: Plugin, record: frame.BlockRecord, token: CancelToken
-) -> Callable[[], tuple[bool, int, Buffer]]:
-    def job() -> tuple[bool, int, Buffer]:
+def _decompress_job(op: _Operation, record: frame.BlockRecord) -> Callable[[], Block]:
+    def job() -> Block:
         if record.raw:
             out: Buffer = record.payload
         else:
             try:
-                out = plugin.decompress(record.payload, record.size, token)
-            except (CancelledError, CrushError):
+                out = op.decompress(record.payload, record.size)
+            except CrushError:
                 raise
             except Exception as exc:
-                raise PluginError(
-                    f"plugin {plugin.name!r} failed to decompress the block at offset "
-                    f"{record.offset}: {exc}", plugin=plugin.name, plugin_id=plugin.plugin_id,
-                ) from exc
+                raise op.fail(f"decompress the block at offset {record.offset}", exc) from exc
             if not isinstance(out, bytes | bytearray):
-                raise PluginError(
-                    f"plugin {plugin.name!r} returned {type(out).__name__} from decompress(), "
-                    "not bytes", plugin=plugin.name, plugin_id=plugin.plugin_id,
-                )
+                raise op.fail("decompress a block", TypeError(
+                    f"decompress() returned {type(out).__name__}, not bytes"))
             if len(out) != record.size:
-                raise PluginError(
-                    f"plugin {plugin.name!r} decompressed the block at offset {record.offset} "
-                    f"to {len(out)} bytes; the frame declares {record.size}",
-                    plugin=plugin.name, plugin_id=plugin.plugin_id,
-                )
+                raise op.fail("decompress a block", ValueError(
+                    f"the block at offset {record.offset} decoded to {len(out)} bytes; the "
+                    f"frame declares {record.size}"))
         crc = zlib.crc32(out)
         if crc != record.crc:
             raise CorruptFrameError(
@@ -335,3 +258,97 @@ def _decompress_job(
         return record.raw, crc, out
 
     return job
+
+
+@final
+class FrameDecoder:
+    """Decode every frame from a :class:`~crush.frame.Source` into content blocks.
+
+    Iterating yields each block's content in order; up to ``threads`` blocks
+    are read and decoded ahead of the consumer. Concatenated frames decode as
+    one stream. ``produced`` counts the bytes declared so far. Not
+    thread-safe.
+    """
+
+    def __init__(
+        self,
+        src: frame.Source,
+        opts: Options,
+        max_output_size: int | None = None,
+        size_hint: int | None = None,
+    ) -> None:
+        if max_output_size is not None and (
+            isinstance(max_output_size, bool) or not isinstance(max_output_size, int)
+            or max_output_size < 0
+        ):
+            from .errors import ConfigError
+
+            raise ConfigError(f"max_output_size must be an int >= 0, got {max_output_size!r}")
+        self._src = src
+        self._opts = opts
+        self._limit = max_output_size
+        self._size_hint = size_hint
+        self._op: _Operation | None = None
+        self.produced = 0
+
+    def rearm(self) -> None:
+        """Restart the current frame's deadline (streams apply it per call)."""
+        if self._op is not None:
+            self._op.deadline.rearm()
+
+    def __iter__(self) -> Iterator[Buffer]:
+        first = True
+        while first or not self._src.at_eof():
+            first = False
+            yield from self._frame()
+
+    def close(self) -> None:
+        """Cancel blocks decoding ahead."""
+        if self._op is not None:
+            self._op.close()
+
+    def _frame(self) -> Iterator[Buffer]:
+        header = frame.read_header(self._src)
+        plugin = self._opts.registry.by_id(header.plugin_id)
+        op = self._op = _Operation(plugin, self._opts, self._size_hint)
+        runner = op.runner
+        threads = self._opts.threads
+        total = crc = 0
+        end: frame.EndRecord | None = None
+        try:
+            while True:
+                while end is None and len(runner) < threads:
+                    record = frame.read_record(self._src, header)
+                    if isinstance(record, frame.EndRecord):
+                        end = record
+                        break
+                    self._account(record.size)
+                    runner.submit(_decompress_job(op, record))
+                if not len(runner):
+                    break
+                _, block_crc, out = runner.take()
+                total += len(out)
+                crc = frame.crc32_combine(crc, block_crc, len(out))
+                yield out
+        finally:
+            op.close()
+        assert end is not None
+        if end.total_size != total or end.crc != crc:
+            raise CorruptFrameError(
+                f"crush frame content check failed at offset {end.offset}: the end marker "
+                f"declares {end.total_size} bytes with CRC32 {end.crc:08x}, the blocks "
+                f"hold {total} bytes with CRC32 {crc:08x}",
+                offset=end.offset,
+            )
+
+    def _account(self, size: int) -> None:
+        if self._limit is not None and self.produced + size > self._limit:
+            raise OutputLimitError(
+                f"decompressed data would exceed max_output_size={self._limit} bytes; "
+                "raise the limit if the data is trusted",
+                limit=self._limit,
+            )
+        self.produced += size
+
+
+__all__ = ["Compressor", "Deadline", "FrameDecoder"]

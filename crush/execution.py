@@ -21,12 +21,18 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar, final
+from typing import Final
+from typing import Generic
+from typing import TypeVar
+from typing import final
 
 from .contract import CancelToken
-from .errors import CancelledError, CrushTimeoutError, PluginError
+from .errors import CancelledError
+from .errors import CrushTimeoutError
+from .errors import PluginError
 
 T = TypeVar("T")
 
@@ -94,7 +100,7 @@ _SKIPPED: Final = object()
 
 
 class _Job:
-    __slots__ = ("call", "index", "fn", "worker")
+    __slots__ = ("call", "fn", "index", "worker")
 
     def __init__(self, call: _Call, index: int, fn: Callable[[], object]) -> None:
         self.call = call
@@ -106,7 +112,7 @@ class _Job:
 class _Call:
     """One operation's state shared with the workers running its jobs."""
 
-    __slots__ = ("plugin", "token", "results", "running")
+    __slots__ = ("plugin", "results", "running", "token")
 
     def __init__(self, plugin: str, token: CancelToken) -> None:
         self.plugin = plugin
@@ -136,7 +142,7 @@ class _Worker(threading.Thread):
                 call.running[job.index] = self
             try:
                 result: object = job.fn()
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            except BaseException as exc:
                 result = _Failure(exc)
             with pool.lock:
                 call.running.pop(job.index, None)
@@ -181,7 +187,7 @@ class _Pool:
                 if call.plugin not in self._warned:
                     self._warned.add(call.plugin)
                     log.warning(
-                        "crush: a call to plugin %r did not return after its deadline; its "
+                        "a call to plugin %r did not return after its deadline; its "
                         "worker thread was abandoned and replaced (crush.diagnostics() counts "
                         "them)",
                         call.plugin,
@@ -232,7 +238,7 @@ class Deadline:
     ``close()`` unlinks it; use the object as a context manager.
     """
 
-    __slots__ = ("plugin", "timeout", "expires", "token", "_unlink")
+    __slots__ = ("_unlink", "expires", "plugin", "timeout", "token")
 
     def __init__(self, plugin: str, timeout: float | None, cancel: CancelToken | None) -> None:
         self.plugin = plugin
@@ -252,6 +258,11 @@ class Deadline:
         if self._unlink is not None:
             self._unlink()
             self._unlink = None
+
+    def rearm(self) -> None:
+        """Start a new deadline of the same length from now (for streams, per call)."""
+        if self.timeout is not None:
+            self.expires = time.monotonic() + self.timeout
 
     def remaining(self) -> float | None:
         """Seconds left, or None without a deadline."""
@@ -277,74 +288,109 @@ class Deadline:
         )
 
 
-def run_inline(fns: Iterable[Callable[[], T]], deadline: Deadline) -> Iterator[T]:
-    """Run *fns* one by one on the caller's thread, checking the deadline between them."""
-    for fn in fns:
-        deadline.check()
-        yield fn()
-    deadline.check()
+class InlineRunner(Generic[T]):
+    """Run block jobs on the caller's thread, lazily, when their result is taken.
 
-
-def run_pooled(
-    fns: Iterable[Callable[[], T]], deadline: Deadline, threads: int
-) -> Iterator[T]:
-    """Run *fns* on the shared pool, at most *threads* at once; yield results in order.
-
-    Raises the first job's exception in order, CrushTimeoutError at the
-    deadline, CancelledError when the token is cancelled. On any exit
-    (including KeyboardInterrupt or the consumer closing the iterator) the
-    operation's token is cancelled so queued jobs are skipped.
+    Same interface as :class:`PoolRunner`; the deadline is checked before and
+    after each job, so a job that hangs hangs the caller (used only for
+    plugins that cannot hang, see ``engine``). Not thread-safe.
     """
-    _POOL.check_capacity(deadline.plugin)
-    _POOL.ensure(threads)
-    call = _Call(deadline.plugin, deadline.token)
-    wake = call.results.put
-    unlink = deadline.token.on_cancel(lambda: wake((-1, _SKIPPED)))
-    pending: dict[int, object] = {}
-    source = iter(fns)
-    submitted = 0
-    done = 0
-    finished = False
-    try:
-        for fn in source:
-            _POOL.jobs.put(_Job(call, submitted, fn))
-            submitted += 1
-            if submitted >= threads:
-                break
-        while done < submitted:
-            while done not in pending:
-                index, value = _wait(call, deadline)
-                if index >= 0:
-                    pending[index] = value
-            value = pending.pop(done)
-            done += 1
-            if value is _SKIPPED:
+
+    __slots__ = ("_deadline", "_queue")
+
+    def __init__(self, deadline: Deadline) -> None:
+        self._deadline = deadline
+        self._queue: deque[Callable[[], T]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def submit(self, fn: Callable[[], T]) -> None:
+        """Queue *fn*; it runs when its result is taken."""
+        self._queue.append(fn)
+
+    def take(self) -> T:
+        """Run the oldest job and return its result."""
+        self._deadline.check()
+        result = self._queue.popleft()()
+        self._deadline.check()
+        return result
+
+    def close(self) -> None:
+        """Drop queued jobs."""
+        self._queue.clear()
+
+
+class PoolRunner(Generic[T]):
+    """Run block jobs on the shared pool; results are taken in submission order.
+
+    The caller keeps at most ``threads`` jobs pending (``len(runner)``).
+    ``take()`` waits for the oldest job until the deadline, then cancels the
+    operation's token, abandons the workers still inside its jobs (they are
+    replaced) and raises CrushTimeoutError; it raises CancelledError when the
+    token is cancelled and re-raises a job's exception. *grace* delays the
+    timeout for jobs that enforce the deadline themselves (process
+    isolation). ``close()`` cancels what is left. Not thread-safe.
+    """
+
+    __slots__ = ("_call", "_deadline", "_done", "_grace", "_results", "_submitted", "_unlink")
+
+    def __init__(self, deadline: Deadline, threads: int, *, grace: float = 0.0) -> None:
+        _POOL.check_capacity(deadline.plugin)
+        _POOL.ensure(threads)
+        self._deadline = deadline
+        self._grace = grace
+        self._call = _Call(deadline.plugin, deadline.token)
+        wake = self._call.results.put
+        self._unlink = deadline.token.on_cancel(lambda: wake((-1, _SKIPPED)))
+        self._results: dict[int, object] = {}
+        self._submitted = 0
+        self._done = 0
+
+    def __len__(self) -> int:
+        return self._submitted - self._done
+
+    def submit(self, fn: Callable[[], T]) -> None:
+        """Queue *fn* on the pool."""
+        _POOL.jobs.put(_Job(self._call, self._submitted, fn))
+        self._submitted += 1
+
+    def take(self) -> T:
+        """Wait for the oldest pending job and return its result (or raise its error)."""
+        index = self._done
+        results = self._results
+        while index not in results:
+            got, value = self._wait()
+            if got >= 0:
+                results[got] = value
+        value = results.pop(index)
+        self._done += 1
+        if value is _SKIPPED:
+            self._deadline.check()
+        if isinstance(value, _Failure):
+            raise value.exc
+        return value  # type: ignore[return-value]
+
+    def _wait(self) -> tuple[int, object]:
+        deadline = self._deadline
+        while True:
+            if deadline.token.cancelled:
                 deadline.check()
-            if isinstance(value, _Failure):
-                raise value.exc
-            for fn in source:
-                _POOL.jobs.put(_Job(call, submitted, fn))
-                submitted += 1
-                break
-            yield value  # type: ignore[misc]
-        finished = True
-    finally:
-        unlink()
-        if not finished:
-            deadline.token.cancel()
-            with _POOL.lock:
-                still_running = bool(call.running)
-            if still_running and deadline.expires <= time.monotonic():
-                _POOL.abandon(call)
+            remaining = deadline.remaining()
+            timeout = None if remaining is None else max(remaining + self._grace, 0)
+            try:
+                return self._call.results.get(timeout=timeout)
+            except queue.Empty:
+                _POOL.abandon(self._call)
+                deadline.expire()
+
+    def close(self) -> None:
+        """Cancel jobs not yet taken; abandon workers stuck past the deadline."""
+        self._unlink()
+        if len(self):
+            self._deadline.token.cancel()
+            if time.monotonic() >= self._deadline.expires:
+                _POOL.abandon(self._call)
 
 
-def _wait(call: _Call, deadline: Deadline) -> tuple[int, object]:
-    while True:
-        if deadline.token.cancelled:
-            deadline.check()
-        remaining = deadline.remaining()
-        try:
-            return call.results.get(timeout=None if remaining is None else max(remaining, 0))
-        except queue.Empty:
-            _POOL.abandon(call)
-            deadline.expire()
+Runner = InlineRunner[T] | PoolRunner[T]

@@ -13,10 +13,14 @@ import struct
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Protocol, final
+from typing import Final
+from typing import Protocol
+from typing import final
 
 from .contract import Buffer
-from .errors import CorruptFrameError, FormatError, TruncatedFrameError
+from .errors import CorruptFrameError
+from .errors import FormatError
+from .errors import TruncatedFrameError
 
 MAGIC: Final = b"CR"
 VERSION: Final = 1
@@ -98,7 +102,7 @@ class Source(Protocol):
         ...
 
     def at_eof(self) -> bool:
-        """True when no bytes are left."""
+        """Return True when no bytes are left."""
         ...
 
     def tell(self) -> int:
@@ -113,7 +117,7 @@ class BytesSource:
     Not thread-safe; one decoder owns it.
     """
 
-    __slots__ = ("_view", "_pos")
+    __slots__ = ("_pos", "_view")
 
     def __init__(self, data: Buffer) -> None:
         self._view = memoryview(data).cast("B")
@@ -133,7 +137,7 @@ class BytesSource:
         return chunk
 
     def at_eof(self) -> bool:
-        """True when every byte was read."""
+        """Return True when every byte was read."""
         return self._pos >= len(self._view)
 
     def tell(self) -> int:
@@ -177,7 +181,7 @@ def encode_end(total_size: int, crc: int) -> bytes:
 
 
 def is_frame_start(data: Buffer) -> bool:
-    """True when *data* starts like a crush frame of a version this code reads."""
+    """Return True when *data* starts like a crush frame this version reads."""
     return len(data) >= 3 and bytes(data[:2]) == MAGIC and data[2] == VERSION
 
 

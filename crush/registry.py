@@ -10,13 +10,18 @@ by name, scans paths or reads entry points.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final, Literal, final
+from typing import Final
+from typing import Literal
+from typing import final
 
 from . import _registry as _generated
-from .contract import Plugin, PluginMetadata
-from .errors import ConfigError, PluginNotFoundError
+from .contract import Plugin
+from .contract import PluginMetadata
+from .errors import ConfigError
+from .errors import PluginNotFoundError
 
 Isolation = Literal["thread", "process"]
 
@@ -110,8 +115,14 @@ class Registry:
     """
 
     __slots__ = (
-        "_plugins", "_by_name", "_by_id", "_default", "_timeouts", "_default_timeout",
-        "_hints", "_isolation",
+        "_by_id",
+        "_by_name",
+        "_default",
+        "_default_timeout",
+        "_hints",
+        "_isolation",
+        "_plugins",
+        "_timeouts",
     )
 
     def __init__(
@@ -243,6 +254,10 @@ class Registry:
             plugin=name,
             plugin_id=plugin_id,
         )
+
+    def find_name(self, name: str) -> Plugin | None:
+        """Return the plugin called *name*, or None."""
+        return self._by_name.get(name)
 
     def find_id(self, plugin_id: int) -> Plugin | None:
         """Return the plugin with wire id *plugin_id*, or None."""

@@ -40,7 +40,9 @@ class DeflatePlugin:
     def decompress(self, data: Buffer, size: int, cancel: CancelToken) -> bytes:
         """Return the *size* bytes a raw DEFLATE stream decodes to."""
         do = zlib.decompressobj(-15)
-        out = do.decompress(data, size)
+        # max_length=0 would mean "no limit"; ask for one byte so an empty
+        # block that is not empty is refused without inflating it.
+        out = do.decompress(data, max(size, 1))
         if not do.eof or do.unconsumed_tail or do.unused_data:
             raise ValueError("deflate block is damaged or does not end where the frame says")
         return check_size(self.name, out, size)

@@ -37,11 +37,14 @@ class Lz4Plugin:
         """Return *data* as one LZ4 block: fast mode at level 0, LZ4HC at 1-12."""
         import lz4.block
 
+        out: bytes
         if level <= 0:
-            return lz4.block.compress(data, mode="default", store_size=False)
-        return lz4.block.compress(
-            data, mode="high_compression", compression=level, store_size=False
-        )
+            out = lz4.block.compress(data, mode="default", store_size=False)
+        else:
+            out = lz4.block.compress(
+                data, mode="high_compression", compression=level, store_size=False
+            )
+        return out
 
     def decompress(self, data: Buffer, size: int, cancel: CancelToken) -> bytes:
         """Return the *size* bytes one LZ4 block decodes to."""

@@ -54,13 +54,22 @@ class ZstdPlugin:
         return self._compressor(level).compress(data)
 
     def decompress(self, data: Buffer, size: int, cancel: CancelToken) -> bytes:
-        """Return the *size* bytes one zstd frame decodes to (never more)."""
+        """Return the *size* bytes one zstd frame decodes to (never more).
+
+        python-zstandard allocates the content size a frame header declares
+        and ignores ``max_output_size`` when there is one, so a hostile
+        header is refused before decoding. Bytes after the frame mean the
+        block is damaged.
+        """
         import zstandard
 
+        declared = zstandard.frame_content_size(data)  # -1: the header records no size
+        if declared not in (-1, size):
+            raise ValueError(f"zstd block declares {declared} bytes, the frame declares {size}")
         decompressor: zstandard.ZstdDecompressor | None = getattr(self._local, "d", None)
         if decompressor is None:
             decompressor = self._local.d = zstandard.ZstdDecompressor()
-        out = decompressor.decompress(data, max_output_size=size)
+        out = decompressor.decompress(data, max_output_size=size, allow_extra_data=False)
         return check_size(self.name, out, size)
 
     def detect(self, header: bytes) -> bool:

@@ -1,0 +1,1 @@
+"""Developer tools: setup, tests, benchmark, golden files, smoke builds."""
