@@ -32,6 +32,11 @@ from .registry import Registry
 from .registry import get_plugin
 from .registry import list_plugins
 from .registry import plugin_for_id
+from .stream import CrushFile
+from .stream import StreamStats
+from .stream import compress_stream
+from .stream import decompress_stream
+from .stream import open
 
 __all__ = [
     "CancelToken",
@@ -39,6 +44,7 @@ __all__ = [
     "ConfigError",
     "CorruptFrameError",
     "CrushError",
+    "CrushFile",
     "CrushTimeoutError",
     "FileInfo",
     "FormatError",
@@ -51,13 +57,17 @@ __all__ = [
     "PluginNotFoundError",
     "Registry",
     "Report",
+    "StreamStats",
     "TruncatedFrameError",
     "__version__",
     "compress",
+    "compress_stream",
     "decompress",
+    "decompress_stream",
     "diagnostics",
     "get_plugin",
     "inspect",
     "list_plugins",
+    "open",
     "plugin_for_id",
 ]

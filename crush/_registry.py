@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final
+from typing import Literal
 
 from .contract import Plugin
 from .plugins.brotli import BrotliPlugin

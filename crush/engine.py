@@ -13,6 +13,7 @@ import logging
 import zlib
 from collections.abc import Callable
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Final
 from typing import final
 
@@ -20,6 +21,7 @@ from . import frame
 from . import isolation
 from .contract import Buffer
 from .contract import Plugin
+from .errors import ConfigError
 from .errors import CorruptFrameError
 from .errors import CrushError
 from .errors import OutputLimitError
@@ -177,11 +179,16 @@ class Compressor:
         self._op.runner.submit(_compress_job(self._op, self._level, block))
         return out
 
-    def finish(self) -> list[Buffer]:
-        """Wait for every block and return the remaining frame bytes and end marker."""
+    def drain(self) -> list[Buffer]:
+        """Wait for every block in flight and return their frame bytes."""
         out: list[Buffer] = []
         while self._inflight:
             self._take(out)
+        return out
+
+    def finish(self) -> list[Buffer]:
+        """Wait for every block and return the remaining frame bytes and end marker."""
+        out = self.drain()
         if not self._header_sent:
             out.append(self._header())
         out.append(frame.encode_end(self._total, self._crc))
@@ -261,12 +268,36 @@ def _decompress_job(op: _Operation, record: frame.BlockRecord) -> Callable[[], B
 
 
 @final
+@dataclass(frozen=True, slots=True)
+class BlockStart:
+    """Where a block starts: enough to resume decoding there (used for seeking).
+
+    ``file_offset`` is the block record's offset in the source and
+    ``next_offset`` the offset just past it; ``content_offset`` is the offset
+    of its first content byte in the whole decoded stream, ``size`` and
+    ``crc`` its content's size and stored CRC32; ``frame_total`` and
+    ``frame_crc`` are the size and CRC32 of the frame's content before it.
+    """
+
+    file_offset: int
+    next_offset: int
+    content_offset: int
+    size: int
+    crc: int
+    header: frame.FrameHeader
+    frame_total: int
+    frame_crc: int
+
+
+@final
 class FrameDecoder:
     """Decode every frame from a :class:`~crush.frame.Source` into content blocks.
 
     Iterating yields each block's content in order; up to ``threads`` blocks
     are read and decoded ahead of the consumer. Concatenated frames decode as
-    one stream. ``produced`` counts the bytes declared so far. Not
+    one stream. *resume* starts in the middle of a frame, at a block a
+    previous decoder reported to *on_block* (called as each block record is
+    read); *source* must then be positioned at that block's record. Not
     thread-safe.
     """
 
@@ -276,20 +307,25 @@ class FrameDecoder:
         opts: Options,
         max_output_size: int | None = None,
         size_hint: int | None = None,
+        *,
+        resume: BlockStart | None = None,
+        on_block: Callable[[BlockStart], object] | None = None,
     ) -> None:
         if max_output_size is not None and (
             isinstance(max_output_size, bool) or not isinstance(max_output_size, int)
             or max_output_size < 0
         ):
-            from .errors import ConfigError
-
             raise ConfigError(f"max_output_size must be an int >= 0, got {max_output_size!r}")
         self._src = src
         self._opts = opts
         self._limit = max_output_size
         self._size_hint = size_hint
+        self._resume = resume
+        self._on_block = on_block
         self._op: _Operation | None = None
+        self._offset = resume.content_offset if resume else 0
         self.produced = 0
+        """Content bytes declared by the block records read so far."""
 
     def rearm(self) -> None:
         """Restart the current frame's deadline (streams apply it per call)."""
@@ -297,23 +333,26 @@ class FrameDecoder:
             self._op.deadline.rearm()
 
     def __iter__(self) -> Iterator[Buffer]:
-        first = True
-        while first or not self._src.at_eof():
-            first = False
-            yield from self._frame()
+        resume, self._resume = self._resume, None
+        yield from self._frame(resume)
+        while not self._src.at_eof():
+            yield from self._frame(None)
 
     def close(self) -> None:
         """Cancel blocks decoding ahead."""
         if self._op is not None:
             self._op.close()
 
-    def _frame(self) -> Iterator[Buffer]:
-        header = frame.read_header(self._src)
+    def _frame(self, resume: BlockStart | None) -> Iterator[Buffer]:
+        if resume is None:
+            header = frame.read_header(self._src)
+            total = crc = 0
+        else:
+            header, total, crc = resume.header, resume.frame_total, resume.frame_crc
         plugin = self._opts.registry.by_id(header.plugin_id)
         op = self._op = _Operation(plugin, self._opts, self._size_hint)
         runner = op.runner
         threads = self._opts.threads
-        total = crc = 0
         end: frame.EndRecord | None = None
         try:
             while True:
@@ -323,13 +362,20 @@ class FrameDecoder:
                         end = record
                         break
                     self._account(record.size)
+                    if self._on_block is not None:
+                        self._on_block(BlockStart(
+                            record.offset, self._src.tell(), self._offset, record.size,
+                            record.crc, header, total, crc,
+                        ))
+                    self._offset += record.size
+                    # Each job verifies its block against the stored CRC, so
+                    # the stored CRCs chain into the content CRC.
+                    total += record.size
+                    crc = frame.crc32_combine(crc, record.crc, record.size)
                     runner.submit(_decompress_job(op, record))
                 if not len(runner):
                     break
-                _, block_crc, out = runner.take()
-                total += len(out)
-                crc = frame.crc32_combine(crc, block_crc, len(out))
-                yield out
+                yield runner.take()[2]
         finally:
             op.close()
         assert end is not None
@@ -351,4 +397,4 @@ class FrameDecoder:
         self.produced += size
 
 
-__all__ = ["Compressor", "Deadline", "FrameDecoder"]
+__all__ = ["BlockStart", "Compressor", "FrameDecoder"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final, final
+from typing import Final
+from typing import final
 
-from ..contract import Buffer, CancelToken, PluginMetadata
+from ..contract import Buffer
+from ..contract import CancelToken
+from ..contract import PluginMetadata
 from ._util import check_size
 
 

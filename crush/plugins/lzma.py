@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Final, final
+from typing import Any
+from typing import Final
+from typing import final
 
-from ..contract import Buffer, CancelToken, PluginMetadata
+from ..contract import Buffer
+from ..contract import CancelToken
+from ..contract import PluginMetadata
 from ._util import check_size
 
 _MIN_DICT: Final = 1 << 12

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING
+from typing import Final
+from typing import final
 
-from ..contract import Buffer, CancelToken, PluginMetadata
+from ..contract import Buffer
+from ..contract import CancelToken
+from ..contract import PluginMetadata
 from ._util import check_size
 
 if TYPE_CHECKING:
