@@ -17,14 +17,18 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 from typing import Any
 
 from .contract import Buffer
 from .contract import CancelToken
 from .contract import Plugin
 from .errors import ConfigError
+from .errors import CrushError
 from .errors import PluginError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 
 def serve(conn: Connection) -> None:
@@ -88,6 +92,10 @@ class _Pipe:
     __slots__ = ("_reader", "_writer")
 
     def __init__(self, read_fd: int, write_fd: int) -> None:
+        # Imported here: multiprocessing pulls in tempfile, bz2 and lzma,
+        # which would slow down every `import crush`.
+        from multiprocessing.connection import Connection
+
         self._reader = Connection(read_fd, writable=False)
         self._writer = Connection(write_fd, readable=False)
 
@@ -157,6 +165,8 @@ def run(
             worker.kill()
             on_timeout()
         ok, value = worker.conn.recv()
+    except CrushError:  # the deadline: the worker was killed already
+        raise
     except (EOFError, OSError) as exc:
         worker.kill()
         raise PluginError(f"plugin {plugin.name!r} crashed its worker process",
