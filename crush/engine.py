@@ -33,6 +33,7 @@ from .execution import Runner
 from .execution import resolve_timeout
 from .options import Level
 from .options import Options
+from .options import check_file_info
 from .options import resolve_level
 
 log = logging.getLogger("crush")
@@ -156,7 +157,7 @@ class Compressor:
         self._level = resolve_level(plugin, level)
         self._opts = opts
         self._block_size = block_size
-        self._info = info
+        self._info = check_file_info(info)
         self._size_hint = size_hint
         self._op = _Operation(plugin, opts, size_hint)
         self._inflight: list[Buffer] = []  # blocks submitted, oldest first

@@ -8,8 +8,9 @@ it may finish its call some day, but it never returns to the pool, and a new
 worker takes its place so later calls keep full capacity. Abandoned threads
 are daemons, so they never keep the interpreter from exiting.
 
-Past :data:`MAX_STUCK_WORKERS` workers stuck in one plugin, calls to that
-plugin fail fast with :class:`~crush.PluginError` instead of spawning more
+A worker still inside its job :data:`STUCK_AFTER` seconds after the
+deadline counts as stuck. Past :data:`MAX_STUCK_WORKERS` workers stuck in
+one plugin, calls to that plugin fail fast with :class:`~crush.PluginError` instead of spawning more
 threads. :func:`diagnostics` reports the counts.
 """
 
@@ -40,6 +41,9 @@ log = logging.getLogger("crush")
 
 MAX_STUCK_WORKERS: Final = 32
 """Workers stuck in one plugin after which calls to it fail fast."""
+
+STUCK_AFTER: Final = 0.5
+"""Seconds past its deadline after which a worker still inside a job counts as stuck."""
 
 DEFAULT_TIMEOUT: Final = 30.0
 
@@ -148,21 +152,27 @@ class _Worker(threading.Thread):
                 call.running.pop(job.index, None)
                 abandoned = self.abandoned
                 if abandoned:
-                    pool.stuck[call.plugin] -= 1
+                    pool.returned(self)
             call.results.put((job.index, result))
             if abandoned:
                 return
 
 
 class _Pool:
-    """The process-wide worker pool; grows to the largest ``threads`` asked for."""
+    """The process-wide worker pool; grows to the largest ``threads`` asked for.
+
+    A worker still inside a job at its call's deadline is set adrift and
+    replaced at once. It counts as stuck (in diagnostics, the warning and
+    the cap) only once it has stayed adrift for :data:`STUCK_AFTER`
+    seconds, so a plugin that honours the cancelled token is not reported.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.size = 0
-        self.stuck: dict[str, int] = {}
-        self.abandoned: dict[str, int] = {}
+        self.adrift: dict[_Worker, tuple[str, float]] = {}
+        self.settled: dict[str, int] = {}  # stuck workers that returned later
         self._warned: set[str] = set()
         self._pid = os.getpid()
 
@@ -175,27 +185,49 @@ class _Pool:
                 self.size += 1
 
     def abandon(self, call: _Call) -> None:
+        """Set the workers inside *call*'s jobs adrift and start replacements."""
+        now = time.monotonic()
         with self.lock:
             for worker in call.running.values():
-                if worker.abandoned:
-                    continue
-                worker.abandoned = True
-                self.stuck[call.plugin] = self.stuck.get(call.plugin, 0) + 1
-                self.abandoned[call.plugin] = self.abandoned.get(call.plugin, 0) + 1
-                replacement = _Worker(self)
-                replacement.start()
-                if call.plugin not in self._warned:
-                    self._warned.add(call.plugin)
-                    log.warning(
-                        "a call to plugin %r did not return after its deadline; its "
-                        "worker thread was abandoned and replaced (crush.diagnostics() counts "
-                        "them)",
-                        call.plugin,
-                    )
+                if not worker.abandoned:
+                    worker.abandoned = True
+                    self.adrift[worker] = (call.plugin, now)
+                    _Worker(self).start()
+                    # Report it once it has been stuck long enough, even if
+                    # the program never calls crush again.
+                    timer = threading.Timer(STUCK_AFTER, self.stuck)
+                    timer.daemon = True
+                    timer.start()
             call.running.clear()
 
+    def returned(self, worker: _Worker) -> None:
+        """Note that an adrift worker came back (called with the lock held)."""
+        plugin, since = self.adrift.pop(worker)
+        if time.monotonic() - since >= STUCK_AFTER:
+            self.settled[plugin] = self.settled.get(plugin, 0) + 1
+
+    def stuck(self) -> dict[str, int]:
+        """Return the workers stuck per plugin now; warn once per plugin."""
+        cutoff = time.monotonic() - STUCK_AFTER
+        counts: dict[str, int] = {}
+        with self.lock:
+            for plugin, since in self.adrift.values():
+                if since <= cutoff:
+                    counts[plugin] = counts.get(plugin, 0) + 1
+            fresh = [p for p in counts if p not in self._warned]
+            self._warned.update(fresh)
+        for plugin in fresh:
+            log.warning(
+                "a call to plugin %r did not return after its deadline; its worker thread "
+                "was abandoned and replaced (crush.diagnostics() counts them)",
+                plugin,
+            )
+        return counts
+
     def check_capacity(self, plugin: str) -> None:
-        stuck = self.stuck.get(plugin, 0)
+        if not self.adrift:
+            return
+        stuck = self.stuck().get(plugin, 0)
         if stuck >= MAX_STUCK_WORKERS:
             raise PluginError(
                 f"plugin {plugin!r} has {stuck} calls that never returned after their deadline; "
@@ -210,16 +242,20 @@ _POOL: Final = _Pool()
 
 
 def diagnostics() -> tuple[PluginDiagnostics, ...]:
-    """Return abandoned-worker counts per plugin that ever had one.
+    """Return hung-worker counts per plugin that ever had one.
 
-    ``stuck`` counts workers still inside a call that outlived its deadline;
-    ``abandoned`` counts every worker ever given up on.
+    A worker is counted once it has stayed inside a call for
+    ``STUCK_AFTER`` seconds past that call's deadline (the call itself
+    raised at the deadline and a new worker took its place): ``stuck``
+    counts those still inside their call, ``abandoned`` every one ever.
     """
+    stuck = _POOL.stuck()
     with _POOL.lock:
-        return tuple(
-            PluginDiagnostics(name, _POOL.stuck.get(name, 0), count)
-            for name, count in sorted(_POOL.abandoned.items())
-        )
+        settled = dict(_POOL.settled)
+    return tuple(
+        PluginDiagnostics(name, stuck.get(name, 0), stuck.get(name, 0) + settled.get(name, 0))
+        for name in sorted(set(stuck) | set(settled))
+    )
 
 
 def default_threads() -> int:
@@ -381,6 +417,8 @@ class PoolRunner(Generic[T]):
             try:
                 return self._call.results.get(timeout=timeout)
             except queue.Empty:
+                # Cancel before abandoning, so cooperative jobs start stopping.
+                deadline.token.cancel()
                 _POOL.abandon(self._call)
                 deadline.expire()
 

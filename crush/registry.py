@@ -170,7 +170,11 @@ class Registry:
         for name, seconds in (timeouts or {}).items():
             self._known(by_name, name, "timeouts")
             value = _check_timeout(f"timeout for {name!r}", seconds)
-            assert value is not None
+            if value is None:
+                raise ConfigError(
+                    f"timeout for {name!r} must be a number of seconds >= 0 (0 disables), "
+                    "got None; leave the plugin out of timeouts to use the default"
+                )
             checked[name] = value
         for name in install_hints or {}:
             self._known(by_name, name, "install_hints")
@@ -277,7 +281,7 @@ class Registry:
         if hint:
             return f" To use {name!r}: {hint}."
         for known, install in KNOWN_IDS.values():
-            if known == name:
+            if known == name and name not in self._by_name:
                 return (
                     f" {name!r} is a crush built-in that this build leaves out: {install}, "
                     "add it to plugins.toml and rebuild."

@@ -1,0 +1,1 @@
+"""The PyInstaller smoke app: proves crush freezes with no hidden imports or hooks."""
