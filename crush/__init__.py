@@ -17,6 +17,7 @@ from .contract import Plugin
 from .contract import PluginMetadata
 from .errors import CancelledError
 from .errors import ConfigError
+from .errors import CorruptBlockError
 from .errors import CorruptFrameError
 from .errors import CrushError
 from .errors import CrushTimeoutError
@@ -42,6 +43,7 @@ __all__ = [
     "CancelToken",
     "CancelledError",
     "ConfigError",
+    "CorruptBlockError",
     "CorruptFrameError",
     "CrushError",
     "CrushFile",

@@ -11,6 +11,7 @@ from .contract import Buffer
 from .contract import CancelToken
 from .contract import PluginMetadata
 from .errors import ConfigError
+from .errors import CorruptFrameError
 from .options import check_block_size
 from .options import options
 from .registry import KNOWN_IDS
@@ -196,12 +197,20 @@ def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
         header = frame.read_header(src)
         crcs = []
         raw = 0
+        total = 0
         while True:
             record = frame.read_record(src, header)
             if isinstance(record, frame.EndRecord):
                 break
             crcs.append(record.crc)
             raw += record.raw
+            total += record.size
+        if record.total_size != total:
+            raise CorruptFrameError(
+                f"crush frame end marker at offset {record.offset} declares "
+                f"{record.total_size} bytes, its blocks hold {total}",
+                offset=record.offset,
+            )
         plugin = reg.find_id(header.plugin_id)
         known = KNOWN_IDS.get(header.plugin_id)
         frames.append(

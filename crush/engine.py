@@ -22,6 +22,7 @@ from . import isolation
 from .contract import Buffer
 from .contract import Plugin
 from .errors import ConfigError
+from .errors import CorruptBlockError
 from .errors import CorruptFrameError
 from .errors import CrushError
 from .errors import OutputLimitError
@@ -33,7 +34,6 @@ from .execution import Runner
 from .execution import resolve_timeout
 from .options import Level
 from .options import Options
-from .options import check_file_info
 from .options import resolve_level
 
 log = logging.getLogger("crush")
@@ -107,6 +107,16 @@ class _Operation:
         error.__cause__ = exc
         return error
 
+    def reject(self, record: frame.BlockRecord, exc: Exception) -> CorruptBlockError:
+        """Return the error for a block the plugin could not decode."""
+        error = CorruptBlockError(
+            f"plugin {self.plugin.name!r} could not decode the block at offset "
+            f"{record.offset}: {exc}; the data is corrupt (or the plugin is broken)",
+            plugin=self.plugin.name, plugin_id=self.plugin.plugin_id, offset=record.offset,
+        )
+        error.__cause__ = exc
+        return error
+
 
 def _compress_job(op: _Operation, level: int, chunk: Buffer) -> Callable[[], Block]:
     def job() -> Block:
@@ -157,7 +167,7 @@ class Compressor:
         self._level = resolve_level(plugin, level)
         self._opts = opts
         self._block_size = block_size
-        self._info = check_file_info(info)
+        self._info = frame.check_file_info(info)
         self._size_hint = size_hint
         self._op = _Operation(plugin, opts, size_hint)
         self._inflight: list[Buffer] = []  # blocks submitted, oldest first
@@ -248,7 +258,7 @@ def _decompress_job(op: _Operation, record: frame.BlockRecord) -> Callable[[], B
             except CrushError:
                 raise
             except Exception as exc:
-                raise op.fail(f"decompress the block at offset {record.offset}", exc) from exc
+                raise op.reject(record, exc) from exc
             if not isinstance(out, bytes | bytearray):
                 raise op.fail("decompress a block", TypeError(
                     f"decompress() returned {type(out).__name__}, not bytes"))

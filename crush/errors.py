@@ -63,6 +63,24 @@ class PluginError(CrushError):
         self.plugin_id = plugin_id
 
 
+class CorruptBlockError(CorruptFrameError, PluginError):
+    """The plugin's codec rejected a block: the data is damaged (or the plugin is broken).
+
+    Both a :class:`CorruptFrameError` (an ``OSError``, like other damage) and a
+    :class:`PluginError`; the codec's own exception is ``__cause__``.
+    """
+
+    def __init__(
+        self, message: str, *, plugin: str, plugin_id: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        # Both bases take different keywords; set their facts directly.
+        OSError.__init__(self, message)
+        self.offset = offset
+        self.plugin = plugin
+        self.plugin_id = plugin_id
+
+
 class CrushTimeoutError(CrushError, TimeoutError):
     """An operation ran past its deadline; its blocks were cancelled."""
 

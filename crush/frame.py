@@ -18,6 +18,7 @@ from typing import Protocol
 from typing import final
 
 from .contract import Buffer
+from .errors import ConfigError
 from .errors import CorruptFrameError
 from .errors import FormatError
 from .errors import TruncatedFrameError
@@ -145,19 +146,53 @@ class BytesSource:
         return self._pos
 
 
+def check_file_info(info: object) -> FileInfo | None:
+    """Return *info* if a frame header can hold it, else raise ConfigError; None means none.
+
+    The name must be a str of 1-4096 bytes of UTF-8 (surrogateescape), the
+    mtime an int in the signed 64-bit range, the mode an int >= 0 (only its
+    permission bits are stored).
+    """
+    if info is None:
+        return None
+    if not isinstance(info, FileInfo):
+        raise ConfigError(f"file_info must be a crush.FileInfo, got {type(info).__name__}")
+    if info.name is not None:
+        if not isinstance(info.name, str):
+            raise ConfigError(f"file_info.name must be a str, got {type(info.name).__name__}")
+        try:
+            length = len(info.name.encode("utf-8", "surrogateescape"))
+        except UnicodeEncodeError:
+            raise ConfigError(f"file_info.name {info.name!r} has no UTF-8 form") from None
+        if not 0 < length <= MAX_NAME_LENGTH:
+            raise ConfigError(f"file_info.name must be 1-{MAX_NAME_LENGTH} bytes of UTF-8, "
+                              f"got {length}")
+    mtime = info.mtime_ns
+    if mtime is not None and (isinstance(mtime, bool) or not isinstance(mtime, int)
+                              or not -(1 << 63) <= mtime < 1 << 63):
+        raise ConfigError(f"file_info.mtime_ns must be an int in the signed 64-bit range, "
+                          f"got {mtime!r}")
+    mode = info.mode
+    if mode is not None and (isinstance(mode, bool) or not isinstance(mode, int) or mode < 0):
+        raise ConfigError(f"file_info.mode must be an int >= 0, got {mode!r}")
+    return info
+
+
 def encode_header(plugin_id: int, block_size: int, info: FileInfo | None = None) -> bytes:
-    """Return the header bytes of a frame made by *plugin_id* with *block_size* blocks."""
+    """Return the header bytes of a frame made by *plugin_id* with *block_size* blocks.
+
+    Raises ConfigError (a ValueError) for an id outside 0-255, a block size
+    outside 1-64 MiB or an *info* :func:`check_file_info` refuses.
+    """
     if not 0 <= plugin_id <= 0xFF:
-        raise ValueError(f"plugin id {plugin_id} is outside 0-255")
+        raise ConfigError(f"plugin id {plugin_id} is outside 0-255")
     if not 1 <= block_size <= MAX_BLOCK_SIZE:
-        raise ValueError(f"block size {block_size} is outside 1-{MAX_BLOCK_SIZE}")
-    info = info or FileInfo()
+        raise ConfigError(f"block size {block_size} is outside 1-{MAX_BLOCK_SIZE}")
+    info = check_file_info(info) or FileInfo()
     flags = 0
     tail = bytearray()
     if info.name is not None:
         name = info.name.encode("utf-8", "surrogateescape")
-        if not 0 < len(name) <= MAX_NAME_LENGTH:
-            raise ValueError(f"stored name must be 1-{MAX_NAME_LENGTH} bytes of UTF-8")
         flags |= FLAG_NAME
         tail += _U16.pack(len(name)) + name
     if info.mtime_ns is not None:
@@ -226,6 +261,7 @@ def read_header(src: Source) -> FrameHeader:
         raw = bytes(src.read_exact(4, "the stored mode"))
         parts.append(raw)
         (mode,) = _U32.unpack(raw)
+        mode &= 0o7777  # only permission bits are meaningful; never trust the rest
     head = b"".join(parts)
     (stored_crc,) = _U32.unpack(src.read_exact(4, "the header checksum"))
     if zlib.crc32(head) != stored_crc:

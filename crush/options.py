@@ -84,30 +84,6 @@ def resolve_level(plugin: Plugin, level: Level) -> int:
     return level
 
 
-def check_file_info(info: object) -> frame.FileInfo | None:
-    """Validate a caller's file_info before any output is produced; None means none."""
-    if info is None:
-        return None
-    if not isinstance(info, frame.FileInfo):
-        raise ConfigError(f"file_info must be a crush.FileInfo, got {type(info).__name__}")
-    if info.name is not None:
-        if not isinstance(info.name, str):
-            raise ConfigError(f"file_info.name must be a str, got {type(info.name).__name__}")
-        length = len(info.name.encode("utf-8", "surrogateescape"))
-        if not 0 < length <= frame.MAX_NAME_LENGTH:
-            raise ConfigError(f"file_info.name must be 1-{frame.MAX_NAME_LENGTH} bytes of "
-                              f"UTF-8, got {length}")
-    mtime = info.mtime_ns
-    if mtime is not None and (isinstance(mtime, bool) or not isinstance(mtime, int)
-                              or not -(1 << 63) <= mtime < 1 << 63):
-        raise ConfigError(f"file_info.mtime_ns must be an int in the signed 64-bit range, "
-                          f"got {mtime!r}")
-    mode = info.mode
-    if mode is not None and (isinstance(mode, bool) or not isinstance(mode, int) or mode < 0):
-        raise ConfigError(f"file_info.mode must be an int >= 0, got {mode!r}")
-    return info
-
-
 def check_block_size(block_size: int | None) -> int:
     """Validate a caller's block size; None means the default."""
     if block_size is None:

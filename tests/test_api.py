@@ -656,3 +656,27 @@ def test_plugin_ignoring_the_token_is_abandoned(
     # The pool replaced the worker: other calls still run.
     assert crush.decompress(crush.compress(compressible(BIG), threads=2), threads=2) \
         == compressible(BIG)
+
+
+def test_codec_rejection_is_both_corruption_and_plugin_error() -> None:
+    blob = bytearray(crush.compress(b"hello world " * 2000, plugin="zstd"))
+    blob[-30] ^= 0xFF  # inside the last block's zstd payload, not a checksum
+    with pytest.raises(crush.CorruptBlockError) as info:
+        crush.decompress(bytes(blob))
+    assert isinstance(info.value, OSError)
+    assert isinstance(info.value, crush.CorruptFrameError)
+    assert isinstance(info.value, crush.PluginError)
+    assert info.value.plugin == "zstd"
+    assert info.value.offset is not None
+    assert info.value.__cause__ is not None
+
+
+def test_stored_mode_is_masked_to_permission_bits() -> None:
+    import struct
+    import zlib
+
+    blob = bytearray(crush.compress(b"x", file_info=crush.FileInfo(mode=0o644)))
+    # Forge the mode field (after the 9-byte prefix) and re-seal the header CRC.
+    blob[9:13] = struct.pack("<I", 0xFFFFFFFF)
+    blob[13:17] = struct.pack("<I", zlib.crc32(bytes(blob[:13])))
+    assert crush.inspect(bytes(blob)).frames[0].info.mode == 0o7777

@@ -1,0 +1,307 @@
+"""Write the golden crush frames that tests/test_golden.py decodes on every run.
+
+Run from the repository root::
+
+    .venv/bin/python tools/make_golden.py            # (re)write tests/golden/
+    .venv/bin/python tools/make_golden.py --out DIR  # write elsewhere, e.g. to diff
+    .venv/bin/python tools/make_golden.py --format-example  # print FORMAT.md's dump
+
+It writes a deterministic input (``input.bin``: text, a random segment and
+binary records, from a fixed seed), one ``<plugin>.crush`` per compiled-in
+plugin with several blocks (at least one stored raw), ``fileinfo.crush``
+(stored name, mtime and mode), ``concat.crush`` (two frames by two plugins),
+``empty.crush`` (no blocks) and ``manifest.json`` (sha256 of every file and
+the facts the tests expect). Golden files are written only by this tool,
+never by a test run: regenerate them only when a format change is intended,
+and say so in the commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import struct
+import sys
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+from typing import TypedDict
+
+REPO: Final = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    # Run as `python tools/make_golden.py`: make the checkout's crush importable.
+    sys.path.insert(0, str(REPO))
+
+import crush  # noqa: E402 - needs the checkout on sys.path (above)
+from crush import frame  # noqa: E402 - as above
+
+GOLDEN_DIR: Final = REPO / "tests" / "golden"
+INPUT_NAME: Final = "input.bin"
+MANIFEST_NAME: Final = "manifest.json"
+SEED: Final = 0xC0FFEE
+BLOCK_SIZE: Final = 512
+"""Small, so every golden frame holds about a dozen blocks."""
+
+FILEINFO: Final = crush.FileInfo(
+    name="données.bin", mtime_ns=1_700_000_000_123_456_789, mode=0o640
+)
+"""Metadata stored in fileinfo.crush: a non-ASCII name pins the UTF-8 encoding."""
+
+_WORDS: Final = (
+    "the", "frame", "block", "record", "header", "magic", "version", "plugin", "flags", "size",
+    "stored", "raw", "compressed", "checksum", "crc", "end", "marker", "content", "stream",
+    "codec", "deflate", "zstd", "lz4", "brotli", "lzma", "bz2", "golden", "file", "test",
+    "decode", "encode", "byte", "offset", "limit",
+)
+
+
+class InfoFacts(TypedDict):
+    """The FileInfo a golden frame stores (JSON form)."""
+
+    name: str | None
+    mtime_ns: int | None
+    mode: int | None
+
+
+class FrameFacts(TypedDict):
+    """What crush.inspect must report for one frame of a golden file."""
+
+    plugin: str
+    plugin_id: int
+    block_size: int
+    blocks: int
+    raw_blocks: int
+    original_size: int
+    compressed_size: int
+    content_crc: int
+    info: InfoFacts
+
+
+class FileEntry(TypedDict):
+    """One golden file: its own hash and size, its content's, and its frames."""
+
+    sha256: str
+    size: int
+    content_size: int
+    content_sha256: str
+    frames: list[FrameFacts]
+
+
+class InputEntry(TypedDict):
+    """The input every non-empty golden file decodes to."""
+
+    file: str
+    size: int
+    sha256: str
+
+
+class Manifest(TypedDict):
+    """Contents of tests/golden/manifest.json."""
+
+    format_version: int
+    generator: str
+    input: InputEntry
+    files: dict[str, FileEntry]
+
+
+def make_input() -> bytes:
+    """Return the golden input: about 5.6 KiB of text, random bytes and binary records.
+
+    The random segment covers two whole blocks, so every codec stores at
+    least one block raw; the text and the records compress well.
+    """
+    rng = random.Random(SEED)
+    text = bytearray()
+    while len(text) < 5 * BLOCK_SIZE:
+        words = [rng.choice(_WORDS) for _ in range(rng.randint(4, 12))]
+        text += " ".join(words).encode("ascii") + b".\n"
+    noise = rng.randbytes(2 * BLOCK_SIZE)
+    records = b"".join(
+        struct.pack("<IHh", i, rng.randrange(1000), -i) for i in range(250)
+    )
+    tail = "end of the golden input: ünïcödé ✓\n".encode()
+    return bytes(text[: 5 * BLOCK_SIZE]) + noise + records + tail
+
+
+def make_frames(data: bytes) -> dict[str, bytes]:
+    """Return every golden file name mapped to its frame bytes, all made from *data*."""
+    files = {
+        f"{plugin.name}.crush": crush.compress(
+            data, plugin=plugin.name, block_size=BLOCK_SIZE, threads=1
+        )
+        for plugin in crush.list_plugins()
+    }
+    files["fileinfo.crush"] = crush.compress(
+        data, plugin="deflate", block_size=BLOCK_SIZE, file_info=FILEINFO, threads=1
+    )
+    half = len(data) // 2
+    files["concat.crush"] = crush.compress(
+        data[:half], plugin="deflate", block_size=BLOCK_SIZE, threads=1
+    ) + crush.compress(data[half:], plugin="lzma", block_size=2 * BLOCK_SIZE, threads=1)
+    files["empty.crush"] = crush.compress(b"", plugin="deflate", threads=1)
+    return files
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def describe(blob: bytes) -> FileEntry:
+    """Return the manifest entry for *blob*: hashes, sizes and inspect() facts per frame."""
+    content = crush.decompress(blob, threads=1)
+    frames: list[FrameFacts] = []
+    for report in crush.inspect(blob).frames:
+        if report.plugin is None:
+            raise SystemExit(f"plugin id 0x{report.plugin_id:02x} has no name")
+        frames.append(
+            FrameFacts(
+                plugin=report.plugin,
+                plugin_id=report.plugin_id,
+                block_size=report.block_size,
+                blocks=report.blocks,
+                raw_blocks=report.raw_blocks,
+                original_size=report.original_size,
+                compressed_size=report.compressed_size,
+                content_crc=report.content_crc,
+                info=InfoFacts(
+                    name=report.info.name,
+                    mtime_ns=report.info.mtime_ns,
+                    mode=report.info.mode,
+                ),
+            )
+        )
+    return FileEntry(
+        sha256=_sha256(blob),
+        size=len(blob),
+        content_size=len(content),
+        content_sha256=_sha256(content),
+        frames=frames,
+    )
+
+
+def write(out: Path) -> Manifest:
+    """Write the input, every golden frame and the manifest into *out*; return the manifest."""
+    data = make_input()
+    files = make_frames(data)
+    manifest = Manifest(
+        format_version=frame.VERSION,
+        generator="tools/make_golden.py",
+        input=InputEntry(file=INPUT_NAME, size=len(data), sha256=_sha256(data)),
+        files={name: describe(blob) for name, blob in sorted(files.items())},
+    )
+    for name, entry in manifest["files"].items():
+        if entry["content_sha256"] not in (manifest["input"]["sha256"], _sha256(b"")):
+            raise SystemExit(f"{name} does not decode to the input")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / INPUT_NAME).write_bytes(data)
+    for name, blob in files.items():
+        (out / name).write_bytes(blob)
+    text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    (out / MANIFEST_NAME).write_text(text, encoding="utf-8")
+    return manifest
+
+
+# The worked example of docs/FORMAT.md; tests/test_frame.py repeats this call.
+EXAMPLE_CONTENT: Final = b"hello hello hello hello"
+EXAMPLE_INFO: Final = crush.FileInfo(name="a.txt", mtime_ns=1_700_000_000_123_456_789, mode=0o644)
+
+
+def example_frame() -> bytes:
+    """Return the frame of FORMAT.md's worked example, as crush makes it today."""
+    return crush.compress(
+        EXAMPLE_CONTENT, plugin="deflate", block_size=16, file_info=EXAMPLE_INFO, threads=1
+    )
+
+
+def _dump_lines(blob: bytes) -> list[tuple[int, bytes, str]]:
+    """Split *blob* into (offset, bytes, annotation) rows, one per field."""
+    rows: list[tuple[int, bytes, str]] = []
+
+    def field(start: int, length: int, note: str) -> int:
+        rows.append((start, blob[start : start + length], note))
+        return start + length
+
+    src = frame.BytesSource(blob)
+    header = frame.read_header(src)
+    plugin = crush.plugin_for_id(header.plugin_id).name
+    info = header.info
+    pos = field(0, 2, 'magic "CR"')
+    pos = field(pos, 1, f"format version {frame.VERSION}")
+    pos = field(pos, 1, f"plugin id 0x{header.plugin_id:02x} ({plugin})")
+    flags = blob[pos]
+    names = [n for bit, n in ((1, "name"), (2, "mtime"), (4, "mode")) if flags & bit]
+    pos = field(pos, 1, f"flags 0x{flags:02x}: {' + '.join(names) or 'none'}")
+    pos = field(pos, 4, f"block size {header.block_size} (u32 LE)")
+    if info.name is not None:
+        raw_name = info.name.encode("utf-8", "surrogateescape")
+        pos = field(pos, 2, f"name length {len(raw_name)} (u16 LE)")
+        pos = field(pos, len(raw_name), f"name {info.name!r} (UTF-8)")
+    if info.mtime_ns is not None:
+        pos = field(pos, 8, f"mtime_ns {info.mtime_ns} (i64 LE)")
+    if info.mode is not None:
+        pos = field(pos, 4, f"mode 0o{info.mode:o} (u32 LE)")
+    crc = zlib.crc32(blob[:pos])
+    pos = field(pos, 4, f"header CRC32 0x{crc:08x} of bytes 0x0000-0x{pos - 1:04x}")
+    content = crush.decompress(blob, threads=1)
+    done = number = 0
+    while True:
+        record = frame.read_record(src, header)
+        if isinstance(record, frame.EndRecord):
+            pos = field(pos, 1, "end marker: kind 0")
+            pos = field(pos, 8, f"total content size {record.total_size} (u64 LE)")
+            pos = field(pos, 4, f"content CRC32 0x{record.crc:08x}")
+            break
+        number += 1
+        kind = "2 (raw)" if record.raw else "1 (compressed)"
+        block = content[done : done + record.size]
+        done += record.size
+        pos = field(pos, 1, f"block {number}: kind {kind}")
+        pos = field(pos, 4, f"size {record.size} (u32 LE)")
+        pos = field(pos, 4, f"stored size {len(record.payload)} (u32 LE)")
+        pos = field(pos, 4, f"CRC32 0x{record.crc:08x} of {block.decode()!r}")
+        what = "the block itself" if record.raw else f"{plugin} output"
+        pos = field(pos, len(record.payload), f"{len(record.payload)} stored bytes: {what}")
+    if pos != len(blob):
+        raise SystemExit(f"annotated {pos} of {len(blob)} bytes")
+    return rows
+
+
+def format_example() -> str:
+    """Return the annotated hex dump fenced block that docs/FORMAT.md embeds."""
+    lines = ["```crush-hexdump", f"{'offset':<6} | {'bytes':<47} | field"]
+    for offset, chunk, note in _dump_lines(example_frame()):
+        for i in range(0, len(chunk), 16):
+            part = chunk[i : i + 16].hex(" ")
+            label = note if i == 0 else "(continued)"
+            lines.append(f"0x{offset + i:04x} | {part:<47} | {label}")
+    lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse *argv* and write the golden files (or print the example); return 0."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=GOLDEN_DIR,
+                        help="directory to write (default: tests/golden)")
+    parser.add_argument("--format-example", action="store_true",
+                        help="print the annotated hex dump for docs/FORMAT.md and exit")
+    args = parser.parse_args(argv)
+    if args.format_example:
+        sys.stdout.write(format_example())
+        return 0
+    out: Path = args.out
+    manifest = write(out)
+    for name, entry in manifest["files"].items():
+        frames = ", ".join(
+            f"{f['plugin']} {f['blocks']} blocks ({f['raw_blocks']} raw)" for f in entry["frames"]
+        )
+        print(f"{out / name}: {entry['size']} bytes, {frames}")
+    print(f"{out / MANIFEST_NAME}: input {manifest['input']['size']} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
