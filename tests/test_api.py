@@ -658,17 +658,20 @@ def test_plugin_ignoring_the_token_is_abandoned(
         == compressible(BIG)
 
 
-def test_codec_rejection_is_both_corruption_and_plugin_error() -> None:
-    blob = bytearray(crush.compress(b"hello world " * 2000, plugin="zstd"))
-    blob[-30] ^= 0xFF  # inside the last block's zstd payload, not a checksum
+def test_codec_rejection_is_both_corruption_and_plugin_error(
+    make_registry: MakeRegistry,
+) -> None:
+    plugin = DecompressRaises()
+    registry = make_registry(plugin)
+    blob = crush.compress(TEXT, plugin=plugin.name, registry=registry)
     with pytest.raises(crush.CorruptBlockError) as info:
-        crush.decompress(bytes(blob))
+        crush.decompress(blob, registry=registry)
     assert isinstance(info.value, OSError)
     assert isinstance(info.value, crush.CorruptFrameError)
     assert isinstance(info.value, crush.PluginError)
-    assert info.value.plugin == "zstd"
+    assert info.value.plugin == plugin.name
     assert info.value.offset is not None
-    assert info.value.__cause__ is not None
+    assert isinstance(info.value.__cause__, ValueError)
 
 
 def test_stored_mode_is_masked_to_permission_bits() -> None:

@@ -14,17 +14,17 @@ import time
 from pathlib import Path
 
 import pytest
+from faulty import CompressRaises
+from faulty import CooperativeSlow
+from faulty import DecompressTooLong
+from faulty import FaultyPlugin
+from faulty import IgnoresCancel
 
 import crush
 from crush import execution
 from crush.plugins.deflate import DeflatePlugin
 from crush.plugins.lz4 import Lz4Plugin
 from crush.plugins.zstd import ZstdPlugin
-from tests.faulty import CompressRaises
-from tests.faulty import CooperativeSlow
-from tests.faulty import DecompressTooLong
-from tests.faulty import FaultyPlugin
-from tests.faulty import IgnoresCancel
 
 ROOT = Path(__file__).resolve().parent.parent
 # Timing bounds are generous on purpose: a loaded 2-core CI machine must not

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+from faulty import FaultyPlugin
 
 import crush
-from tests.faulty import FaultyPlugin
 
 ROOT = Path(__file__).resolve().parent.parent
 
