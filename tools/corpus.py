@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-_WORDS: Final = (
+_VOCABULARY: Final = (
     "the of and to in is was for that with as on by at from his her which or an be this "
     "had not are but were they have one all their there been has when who will more no if "
     "out so said what up its about into than them can only other new some time could these "
@@ -26,7 +26,8 @@ _WORDS: Final = (
     "work long get here between both life being under never day same another know while "
     "last might us great old year off come since against go came right used take three "
     "compression stream block frame codec plugin deadline thread buffer checksum"
-).split()
+)
+_WORDS: Final = tuple(_VOCABULARY.split())
 
 
 def _text(rng: random.Random, size: int) -> bytes:
