@@ -365,14 +365,22 @@ class FrameDecoder:
         runner = op.runner
         threads = self._opts.threads
         end: frame.EndRecord | None = None
+        failure: CrushError | None = None
         try:
             while True:
-                while end is None and len(runner) < threads:
-                    record = frame.read_record(self._src, header)
+                while end is None and failure is None and len(runner) < threads:
+                    try:
+                        record = frame.read_record(self._src, header)
+                        if not isinstance(record, frame.EndRecord):
+                            self._account(record.size)
+                    except CrushError as exc:
+                        # Hand out the blocks read ahead of the damage first, so
+                        # a stream fails where the damage is, whatever *threads*.
+                        failure = exc
+                        break
                     if isinstance(record, frame.EndRecord):
                         end = record
                         break
-                    self._account(record.size)
                     if self._on_block is not None:
                         self._on_block(BlockStart(
                             record.offset, self._src.tell(), self._offset, record.size,
@@ -387,6 +395,8 @@ class FrameDecoder:
                 if not len(runner):
                     break
                 yield runner.take()[2]
+            if failure is not None:
+                raise failure
         finally:
             op.close()
         assert end is not None

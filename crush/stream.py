@@ -14,8 +14,10 @@ never times out, a stuck plugin does.
 from __future__ import annotations
 
 import bisect
+import codecs
 import io
 import os
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from . import engine
 from . import frame
 from .contract import Buffer
 from .contract import CancelToken
+from .errors import CancelledError
 from .errors import TruncatedFrameError
 from .options import Level
 from .options import Options
@@ -119,6 +122,7 @@ class _Reader(io.RawIOBase):
         self._starts: list[int] = []  # content offsets of _index, for bisect
         self._pos = 0
         self._eof_at: int | None = None
+        self._error: BaseException | None = None
         self._open(None)
 
     def _open(self, resume: engine.BlockStart | None) -> None:
@@ -132,6 +136,25 @@ class _Reader(io.RawIOBase):
         self._blocks = iter(self._decoder)
         self._block: memoryview = memoryview(b"")
         self._pos = resume.content_offset if resume else 0
+        self._error = None
+
+    def _next_block(self) -> bool:
+        # After an error the decoder's generator is finished and would read
+        # as a clean end of file: keep raising until a seek reopens it.
+        if self._error is not None:
+            raise self._error
+        try:
+            self._block = memoryview(next(self._blocks)).cast("B")
+        except StopIteration:
+            self._eof_at = self._pos
+            return False
+        except Exception as exc:
+            self._error = exc
+            raise
+        except BaseException:
+            self._error = CancelledError("an earlier read was interrupted; seek to resume")
+            raise
+        return True
 
     def _remember(self, start: engine.BlockStart) -> None:
         if not self._starts or start.content_offset > self._starts[-1]:
@@ -142,15 +165,14 @@ class _Reader(io.RawIOBase):
         return True
 
     def seekable(self) -> bool:
-        return bool(self._fp.seekable())
+        # Forward seeks decode ahead, so they work on unseekable input too
+        # (gzip's _PaddedFile does the same); _jump refuses backward ones.
+        return True
 
     def readinto(self, buffer: Any) -> int:
         self._decoder.rearm()
         while not self._block:
-            try:
-                self._block = memoryview(next(self._blocks)).cast("B")
-            except StopIteration:
-                self._eof_at = self._pos
+            if not self._next_block():
                 return 0
         view = memoryview(buffer).cast("B")
         n = min(len(view), len(self._block))
@@ -164,11 +186,11 @@ class _Reader(io.RawIOBase):
         self._pos += len(self._block)
         self._block = memoryview(b"")
         self._decoder.rearm()
-        for block in self._blocks:
-            parts.append(bytes(block))
-            self._pos += len(block)
+        while self._next_block():
+            parts.append(bytes(self._block))
+            self._pos += len(self._block)
+            self._block = memoryview(b"")
             self._decoder.rearm()
-        self._eof_at = self._pos
         return b"".join(parts)
 
     def tell(self) -> int:
@@ -179,7 +201,10 @@ class _Reader(io.RawIOBase):
             offset += self._pos
         elif whence == io.SEEK_END:
             if self._eof_at is None:
-                self._skip_to(None)
+                if self._fp.seekable():
+                    self._skip_to(None)
+                else:
+                    self._discard(sys.maxsize)  # decode forward to the end
             assert self._eof_at is not None
             offset += self._eof_at
         elif whence != io.SEEK_SET:
@@ -194,7 +219,7 @@ class _Reader(io.RawIOBase):
         return target <= self._pos + len(self._block)
 
     def _jump(self, target: int) -> None:
-        if not self.seekable():
+        if not self._fp.seekable():
             if target < self._pos:
                 raise io.UnsupportedOperation("cannot seek backward on an unseekable file")
             return  # decode forward
@@ -297,38 +322,42 @@ class CrushFile(io.BufferedIOBase):
     ) -> None:
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
+        self._fp: Any = None  # closed until the file is open
         self._opts = options(registry, threads, timeout, cancel, isolation)
-        self._fp: Any
-        self._owns_fp = isinstance(file, str | bytes | os.PathLike)
-        binary = mode[0] + "b"
-        if self._owns_fp:
-            # Closed in close(); the object outlives this method.
-            self._fp = io.open(file, binary)  # type: ignore[arg-type]  # noqa: SIM115, UP020
-            self.name: str | bytes | int = os.fspath(file)  # type: ignore[arg-type]
-        elif hasattr(file, "read") or hasattr(file, "write"):
-            self._fp = file
-            self.name = getattr(file, "name", "")
-        else:
-            raise TypeError(f"file must be a path or a binary file object, not "
-                            f"{type(file).__name__}")
         self.mode: Literal["rb", "wb"] = "rb" if mode[0] == "r" else "wb"
         self._broken = False
+        if self.mode == "wb":
+            # Validate every option (and build the compressor) before a path
+            # is created or truncated: a bad option must not destroy a file.
+            reg = self._opts.registry
+            chosen = reg.get(plugin) if plugin is not None else reg.default
+            self._block_size = check_block_size(block_size)
+            self._pending = bytearray()
+            self._written = 0
+            self._compressor = engine.Compressor(
+                chosen, level, self._opts, block_size=self._block_size, info=file_info
+            )
+        self._owns_fp = isinstance(file, str | bytes | os.PathLike)
         try:
+            if self._owns_fp:
+                # Closed in close(); the object outlives this method.
+                self._fp = io.open(file, mode[0] + "b")  # type: ignore[arg-type]  # noqa: SIM115, UP020
+                self.name: str | bytes | int = os.fspath(file)  # type: ignore[arg-type]
+            elif hasattr(file, "read") or hasattr(file, "write"):
+                self._fp = file
+                self.name = getattr(file, "name", "")
+            else:
+                raise TypeError(f"file must be a path or a binary file object, not "
+                                f"{type(file).__name__}")
             if self.mode == "rb":
                 self._raw = _Reader(self._fp, self._opts, max_output_size)
                 self._reader = io.BufferedReader(self._raw, _READ_BUFFER)
-            else:
-                reg = self._opts.registry
-                chosen = reg.get(plugin) if plugin is not None else reg.default
-                self._block_size = check_block_size(block_size)
-                self._pending = bytearray()
-                self._written = 0
-                self._compressor = engine.Compressor(
-                    chosen, level, self._opts, block_size=self._block_size, info=file_info
-                )
         except BaseException:
-            if self._owns_fp:
+            if self.mode == "wb":
+                self._compressor.close()
+            if self._owns_fp and self._fp is not None:
                 self._fp.close()
+            self._fp = None
             raise
 
     # -- common --------------------------------------------------------------
@@ -362,9 +391,9 @@ class CrushFile(io.BufferedIOBase):
         return self.mode == "wb"
 
     def seekable(self) -> bool:
-        """Return True in read mode over a seekable file."""
+        """Return True in read mode over a seekable file (forward seeks work on any)."""
         self._check_open()
-        return self.mode == "rb" and self._raw.seekable()
+        return self.mode == "rb" and bool(self._fp.seekable())
 
     def fileno(self) -> int:
         """Return the underlying file's descriptor (if it has one)."""
@@ -546,8 +575,25 @@ def open(
     )
     if "t" in mode:
         encoding = io.text_encoding(encoding)
-        return io.TextIOWrapper(binary, encoding, errors, newline)
+        text = io.TextIOWrapper(binary, encoding, errors, newline)
+        if binary.mode == "wb":
+            _write_bom(binary, text.encoding)
+        return text
     return binary
+
+
+def _write_bom(binary: CrushFile, encoding: str) -> None:
+    # io.TextIOWrapper writes the BOM of utf-16 and utf-32 only when its
+    # buffer is seekable and at offset 0, and a writer is not seekable
+    # (CPython gh-80485 hits bz2 and lzma the same way): write it here when
+    # the file starts with this frame. Appending after data writes none, so
+    # the frames read back as one text.
+    if codecs.lookup(encoding).name not in ("utf-16", "utf-32"):
+        return
+    fp = binary._fp
+    if fp.seekable() and fp.tell() != 0:
+        return
+    binary.write("".encode(encoding))
 
 
 @final
