@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from typing import final
 
 from . import engine
@@ -117,8 +117,7 @@ def decompress(
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class FrameReport:
+class FrameReport(NamedTuple):
     """What :func:`inspect` found in one frame.
 
     ``plugin`` is the plugin's name (from the built-in id table when it is not
@@ -148,8 +147,7 @@ class FrameReport:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     """What :func:`inspect` found: one :class:`FrameReport` per concatenated frame."""
 
     frames: tuple[FrameReport, ...]

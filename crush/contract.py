@@ -40,9 +40,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from dataclasses import field
 from typing import Final
+from typing import NamedTuple
 from typing import Protocol
 from typing import TypeAlias
 from typing import final
@@ -64,8 +63,7 @@ PRESETS: Final = ("fast", "balanced", "best")
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class PluginMetadata:
+class PluginMetadata(NamedTuple):
     """Facts about a plugin that selection, the CLI and ``inspect`` report.
 
     ``throughput`` is compression speed in MB/s (one thread, default level)
@@ -87,7 +85,7 @@ class PluginMetadata:
     fast: int
     balanced: int
     best: int
-    formats: tuple[str, ...] = field(default=())
+    formats: tuple[str, ...] = ()
 
     def preset(self, name: str) -> int:
         """Return the native level for the preset *name* (fast, balanced, best)."""

@@ -9,12 +9,11 @@ the streaming reader alike. There is no second implementation of framing.
 
 from __future__ import annotations
 
-import logging
 import zlib
 from collections.abc import Callable
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Final
+from typing import NamedTuple
 from typing import final
 
 from . import frame
@@ -27,6 +26,7 @@ from .errors import CorruptFrameError
 from .errors import CrushError
 from .errors import OutputLimitError
 from .errors import PluginError
+from .errors import warn
 from .execution import Deadline
 from .execution import InlineRunner
 from .execution import PoolRunner
@@ -35,8 +35,6 @@ from .execution import resolve_timeout
 from .options import Level
 from .options import Options
 from .options import resolve_level
-
-log = logging.getLogger("crush")
 
 INLINE_LIMIT: Final = 64 << 10
 """Inputs up to this size run on the caller's thread when the plugin is a built-in."""
@@ -234,7 +232,7 @@ class Compressor:
 
     def _fall_back(self, exc: PluginError, out: list[Buffer]) -> None:
         default = self._opts.registry.default
-        log.warning("plugin %r failed (%s); compressing with the default plugin %r "
+        warn("plugin %r failed (%s); compressing with the default plugin %r "
                     "instead", self.plugin.name, exc.__cause__ or exc, default.name)
         self._op.close()
         if self._header_sent:
@@ -279,8 +277,7 @@ def _decompress_job(op: _Operation, record: frame.BlockRecord) -> Callable[[], B
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class BlockStart:
+class BlockStart(NamedTuple):
     """Where a block starts: enough to resume decoding there (used for seeking).
 
     ``file_offset`` is the block record's offset in the source and

@@ -11,6 +11,17 @@ Decoding untrusted bytes raises only these.
 from __future__ import annotations
 
 
+def warn(message: str, *args: object) -> None:
+    """Log a warning on the ``crush`` logger.
+
+    logging is imported on first use: it costs milliseconds that ``import
+    crush`` should not pay for warnings that are rarely logged.
+    """
+    import logging
+
+    logging.getLogger("crush").warning(message, *args)
+
+
 class CrushError(Exception):
     """Root of every error crush raises on purpose."""
 

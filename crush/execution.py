@@ -16,7 +16,6 @@ threads. :func:`diagnostics` reports the counts.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import queue
@@ -24,9 +23,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 from typing import Generic
+from typing import NamedTuple
 from typing import TypeVar
 from typing import final
 
@@ -34,10 +33,10 @@ from .contract import CancelToken
 from .errors import CancelledError
 from .errors import CrushTimeoutError
 from .errors import PluginError
+from .errors import warn
 
 T = TypeVar("T")
 
-log = logging.getLogger("crush")
 
 MAX_STUCK_WORKERS: Final = 32
 """Workers stuck in one plugin after which calls to it fail fast."""
@@ -49,8 +48,7 @@ DEFAULT_TIMEOUT: Final = 30.0
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class PluginDiagnostics:
+class PluginDiagnostics(NamedTuple):
     """Abandoned-worker counts for one plugin: ``stuck`` now, ``abandoned`` ever."""
 
     plugin: str
@@ -217,7 +215,7 @@ class _Pool:
             fresh = [p for p in counts if p not in self._warned]
             self._warned.update(fresh)
         for plugin in fresh:
-            log.warning(
+            warn(
                 "a call to plugin %r did not return after its deadline; its worker thread "
                 "was abandoned and replaced (crush.diagnostics() counts them)",
                 plugin,

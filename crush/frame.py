@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
+from typing import NamedTuple
 from typing import Protocol
 from typing import final
 
@@ -50,8 +50,7 @@ assert _BLOCK.size == _END.size == RECORD_SIZE
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class FileInfo:
+class FileInfo(NamedTuple):
     """Optional file metadata a frame carries for the CLI (all fields optional).
 
     ``mtime_ns`` is nanoseconds since the epoch, ``mode`` the permission bits.
@@ -63,8 +62,7 @@ class FileInfo:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class FrameHeader:
+class FrameHeader(NamedTuple):
     """A decoded frame header; ``size`` is its length in bytes."""
 
     plugin_id: int
@@ -74,8 +72,7 @@ class FrameHeader:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class BlockRecord:
+class BlockRecord(NamedTuple):
     """One block: ``raw`` blocks hold the data itself, others the plugin's output."""
 
     raw: bool
@@ -86,8 +83,7 @@ class BlockRecord:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class EndRecord:
+class EndRecord(NamedTuple):
     """The end marker: the frame's total content size and CRC32."""
 
     total_size: int

@@ -13,7 +13,6 @@ so they never keep the interpreter from exiting.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -63,6 +62,8 @@ class _Worker:
         # A plain interpreter running this package's _worker module, not
         # multiprocessing: spawn would re-run the caller's __main__ script,
         # and fork would copy a process whose other threads may hold locks.
+        import subprocess  # only when isolation is used: it costs import time
+
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))

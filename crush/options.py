@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
+from typing import NamedTuple
 from typing import final
 
 from . import frame
@@ -22,8 +22,7 @@ Level = int | str | None
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     """Resolved per-call options shared by compression and decompression."""
 
     registry: Registry

@@ -20,11 +20,11 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO
 from typing import Any
 from typing import Final
 from typing import Literal
+from typing import NamedTuple
 from typing import final
 
 from . import engine
@@ -597,8 +597,7 @@ def _write_bom(binary: CrushFile, encoding: str) -> None:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class StreamStats:
+class StreamStats(NamedTuple):
     """What a stream copy did: bytes read and written, the plugin, seconds taken."""
 
     bytes_in: int

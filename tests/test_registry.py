@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -110,10 +109,10 @@ def _with(**changes: object) -> FaultyPlugin:
         (_with(plugin_id=-1), "plugin_id must be an int in 0-255"),
         (_with(plugin_id=True), "plugin_id must be an int in 0-255"),
         (_with(metadata={"min_level": 0}), "metadata must be a crush.PluginMetadata"),
-        (_with(metadata=dataclasses.replace(METADATA, best=99)), "best=99 is outside 0..9"),
-        (_with(metadata=dataclasses.replace(METADATA, min_level=5, max_level=1)), "is empty"),
-        (_with(metadata=dataclasses.replace(METADATA, throughput=0.0)), "throughput"),
-        (_with(metadata=dataclasses.replace(METADATA, ratio=2.0)), "ratio"),
+        (_with(metadata=METADATA._replace(best=99)), "best=99 is outside 0..9"),
+        (_with(metadata=METADATA._replace(min_level=5, max_level=1)), "is empty"),
+        (_with(metadata=METADATA._replace(throughput=0.0)), "throughput"),
+        (_with(metadata=METADATA._replace(ratio=2.0)), "ratio"),
         (_with(detect=None), "detect() is missing"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,

@@ -1,0 +1,8 @@
+"""``python -m crush``: the same as the ``crush`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
