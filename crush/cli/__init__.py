@@ -1,0 +1,96 @@
+"""The ``crush`` command line (also ``python -m crush``): parsing and messages only.
+
+All the work goes through crush's public API. The modules, one concern each:
+
+* :mod:`.args` — the command line and ``CRUSH_*`` defaults into ``Settings``;
+* :mod:`.files` — which inputs are accepted, temporary output, atomic commit;
+* :mod:`.commands` — ``compress``, ``decompress``, ``test``, file by file;
+* :mod:`.report` — ``inspect`` and ``plugins`` as text, JSON or CSV;
+* :mod:`.signals` — SIGINT/SIGTERM cancel the running operation;
+* :mod:`.progress` — the tqdm progress bar, imported only when shown;
+* :mod:`.messages` — error lines, exit statuses, sizes and speeds.
+
+Only :mod:`argparse` is needed to answer ``--help`` or ``--version``; every
+other import happens when a command runs, so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .. import Registry
+
+__all__ = ["main"]
+
+
+def _version() -> str:
+    from .._version import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None) -> int:
+    """Run the crush command line with *argv* (default ``sys.argv[1:]``); return the exit status.
+
+    *registry* replaces the compiled-in plugin registry (for tests and
+    applications that embed the CLI). Statuses: 0 success, 1 an operation
+    failed, 2 usage error or unusable input, 130 SIGINT, 143 SIGTERM.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["-V"], ["--version"]):
+        print(f"crush {_version()}")
+        return 0
+    try:
+        return _main(args, registry)
+    except KeyboardInterrupt:  # before the handlers are installed (or after)
+        print("crush: Operation cancelled", file=sys.stderr)
+        return 130
+
+
+def _main(args: list[str], registry: Registry | None) -> int:
+    from .args import UsageError
+    from .args import parse
+
+    try:
+        settings = parse(args, _version())
+    except UsageError as exc:
+        print(f"crush: {exc}\nTry '{exc.prog} --help' for more information.", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+
+    from .messages import Console
+    from .messages import setup_logging
+    from .signals import Interrupted
+    from .signals import Supervisor
+
+    console = Console(quiet=settings.quiet, verbose=settings.verbose)
+    setup_logging(quiet=settings.quiet, verbose=settings.verbose)
+    supervisor = Supervisor()
+    supervisor.install()
+    try:
+        if settings.command == "plugins":
+            from .report import plugins
+
+            plugins(settings, registry, console)
+        elif settings.command == "inspect":
+            from .report import inspect
+
+            inspect(settings, registry, console, supervisor)
+        else:
+            from .commands import transform
+
+            transform(settings, registry, console, supervisor)
+    except Interrupted as exc:
+        console.error(None, "Operation cancelled", exc.exit_status)
+    finally:
+        supervisor.restore()
+    if supervisor.abandoned:
+        # A helper thread is stuck in C code: do not wait for it at exit.
+        sys.stderr.flush()
+        os._exit(console.status)
+    return console.status

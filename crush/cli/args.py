@@ -1,0 +1,351 @@
+"""Parse the command line and the ``CRUSH_*`` environment into :class:`Settings`.
+
+Two spellings reach the same commands: ``crush COMMAND [OPTIONS] ...``
+(``compress``, ``decompress``, ``test``, ``inspect``, ``plugins``) and the
+gzip/pigz style ``crush [-d|-t] [OPTIONS] [FILE ...]``, which compresses
+unless ``-d`` or ``-t`` says otherwise. Only :mod:`argparse` and :mod:`os`
+are imported here, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Final
+from typing import Literal
+from typing import NamedTuple
+from typing import NoReturn
+from typing import TypeVar
+
+COMMANDS: Final = ("compress", "decompress", "test", "inspect", "plugins")
+"""The sub-commands, in the order ``--help`` lists them."""
+
+PRESETS: Final = ("fast", "balanced", "best")
+
+Format = Literal["text", "json", "csv"]
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """The command line or a ``CRUSH_*`` variable is invalid (exit status 2).
+
+    ``prog`` is the command whose ``--help`` explains the usage.
+    """
+
+    def __init__(self, message: str, prog: str = "crush") -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class Settings(NamedTuple):
+    """Everything a command needs to know, after flags, environment and defaults.
+
+    ``files`` is empty for stdin; ``"-"`` names stdin too. ``level`` is a
+    preset name or a native int; ``threads`` and ``timeout`` are ``None``
+    for the library's defaults. Immutable. (A NamedTuple rather than a
+    dataclass: :mod:`dataclasses` would add milliseconds to ``--help``.)
+    """
+
+    command: str
+    files: tuple[str, ...] = ()
+    output: str | None = None
+    stdout: bool = False
+    keep: bool = False
+    force: bool = False
+    plugin: str | None = None
+    level: int | str | None = None
+    threads: int | None = None
+    timeout: float | None = None
+    quiet: bool = False
+    verbose: int = 0
+    progress: bool = True
+    format: Format = "text"
+    name: str | None = None
+
+
+def _width() -> int:
+    # What argparse would compute, without importing shutil (and with it
+    # bz2, lzma, fnmatch) just to print --help.
+    try:
+        return int(os.environ["COLUMNS"]) - 2
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns - 2  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 78
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """RawDescriptionHelpFormatter with the width found without shutil."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _width() if width is None else width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors raise UsageError instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self.prog)
+
+
+_DESCRIPTION: Final = """\
+Compress or decompress files with crush, the pigz successor: every codec
+behind one self-describing .crush format. FILE is replaced by FILE.crush
+(and back with -d) unless -k, -c or -o say otherwise; no FILE or - reads
+stdin and writes stdout.
+"""
+
+_COMMANDS_HELP: Final = """\
+commands (crush COMMAND --help for details):
+  compress [FILE ...]       FILE -> FILE.crush (the default without a command)
+  decompress [FILE ...]     FILE.crush -> FILE (also: crush -d)
+  test FILE ...             verify every checksum, write nothing (also: crush -t)
+  inspect FILE ...          show plugin, sizes, ratio, blocks, checksums, stored metadata
+  plugins [NAME]            list the compiled-in plugins, or show one
+
+environment: CRUSH_PLUGIN, CRUSH_LEVEL, CRUSH_THREADS and CRUSH_TIMEOUT set
+defaults for -p, -l, -T and --timeout; flags win.
+exit status: 0 success, 1 an operation failed, 2 usage error or unusable
+input, 130/143 interrupted by SIGINT/SIGTERM.
+"""
+
+
+def _level(text: str) -> int | str:
+    value = text.strip().lower()
+    if value in PRESETS:
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid level {text!r}: use fast, balanced, best or a number"
+        ) from None
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid thread count {text!r}: use a whole number >= 1 (0 picks the CPU count)"
+        )
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid timeout {text!r}: use seconds >= 0 (0 disables the deadline)"
+        )
+    return value
+
+
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("-o", "--output", metavar="PATH",
+                       help="write to PATH (one input only; - is stdout)")
+    group.add_argument("-c", "--stdout", action="store_true",
+                       help="write to stdout and keep the input files")
+    group.add_argument("-k", "--keep", action="store_true",
+                       help="keep the input files (default: remove them after success)")
+    group.add_argument("-f", "--force", action="store_true",
+                       help="overwrite existing output, follow symbolic links, allow a terminal")
+
+
+def _add_codec(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("compression")
+    group.add_argument("-p", "--plugin", metavar="NAME",
+                       help="codec plugin (default: $CRUSH_PLUGIN, else the build's default; "
+                            "see crush plugins)")
+    group.add_argument("-l", "--level", type=_level, metavar="LEVEL",
+                       help="fast, balanced, best or the plugin's native number "
+                            "(default: $CRUSH_LEVEL, else the plugin's default)")
+    group.add_argument("--fast", dest="level", action="store_const", const="fast",
+                       help="same as -l fast")
+    group.add_argument("--best", dest="level", action="store_const", const="best",
+                       help="same as -l best")
+
+
+def _add_run(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("execution and messages")
+    group.add_argument("-T", "--threads", type=_threads, metavar="N",
+                       help="blocks processed in parallel (default: $CRUSH_THREADS, else the "
+                            "CPU count; 0 = CPU count)")
+    group.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                       help="deadline per block (default: the plugin's, else $CRUSH_TIMEOUT, "
+                            "else 30; 0 disables it)")
+    _add_messages(parser)
+    group.add_argument("--no-progress", dest="progress", action="store_false",
+                       help="never show a progress bar")
+
+
+def _add_messages(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print errors only")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more detail; tracebacks on errors (repeatable)")
+
+
+def _add_version(parser: argparse.ArgumentParser, version: str) -> None:
+    parser.add_argument("-V", "--version", action="version", version=f"crush {version}")
+
+
+def _files(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument("files", nargs="+" if required else "*", metavar="FILE",
+                        help="input files (- is stdin)" + ("" if required else
+                                                           "; none: stdin to stdout"))
+
+
+def _build(command: str | None, version: str) -> argparse.ArgumentParser:
+    fmt = _Formatter
+    if command is None:
+        parser = _Parser(
+            prog="crush",
+            usage="crush [-d | -t] [OPTIONS] [FILE ...]\n       crush COMMAND [OPTIONS] ...",
+            description=_DESCRIPTION, epilog=_COMMANDS_HELP, formatter_class=fmt,
+        )
+        mode = parser.add_argument_group("mode (gzip style)")
+        mode.add_argument("-z", "--compress", dest="command", action="store_const",
+                          const="compress", help="compress (the default)")
+        mode.add_argument("-d", "--decompress", dest="command", action="store_const",
+                          const="decompress", help="decompress")
+        mode.add_argument("-t", "--test", dest="command", action="store_const",
+                          const="test", help="verify every checksum, write nothing")
+        _files(parser, required=False)
+        _add_output(parser)
+        _add_codec(parser)
+        _add_run(parser)
+        _add_version(parser, version)
+        return parser
+    parser = _Parser(prog=f"crush {command}", formatter_class=fmt,
+                     description=_COMMAND_DESCRIPTIONS[command])
+    if command in ("compress", "decompress"):
+        _files(parser, required=False)
+        _add_output(parser)
+        if command == "compress":
+            _add_codec(parser)
+        _add_run(parser)
+    elif command == "test":
+        _files(parser, required=True)
+        parser.add_argument("-f", "--force", action="store_true",
+                            help="read compressed data from a terminal")
+        _add_run(parser)
+    elif command == "inspect":
+        _files(parser, required=True)
+        _add_format(parser, csv=True)
+        _add_messages(parser)
+    else:
+        parser.add_argument("name", nargs="?", metavar="NAME", help="show this plugin only")
+        _add_format(parser, csv=False)
+        _add_messages(parser)
+    _add_version(parser, version)
+    return parser
+
+
+def _add_format(parser: argparse.ArgumentParser, *, csv: bool) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", dest="format", action="store_const", const="json",
+                       default="text", help="print JSON")
+    if csv:
+        group.add_argument("--csv", dest="format", action="store_const", const="csv",
+                           help="print CSV, one row per frame")
+
+
+_COMMAND_DESCRIPTIONS: Final = {
+    "compress": "Compress each FILE to FILE.crush (stdin to stdout without FILE), storing\n"
+                "its name, mtime and mode. The input is removed after success unless -k,\n"
+                "-c or an output that is not a file of its own (-o /dev/null).",
+    "decompress": "Decompress each FILE.crush to FILE (stdin to stdout without FILE),\n"
+                  "restoring the stored mtime and mode. The input is removed after success\n"
+                  "unless -k, -c or an output that is not a file of its own.",
+    "test": "Decode each FILE and verify every block and content checksum; write nothing.",
+    "inspect": "Show what each crush FILE holds without decompressing it: plugin, sizes,\n"
+               "ratio, blocks, checksums, stored name/mtime/mode.",
+    "plugins": "List the plugins compiled into this crush with their ids, levels, metadata\n"
+               "and timeouts; with NAME, show that plugin.",
+}
+
+
+def _env(environ: Mapping[str, str], key: str) -> str | None:
+    value = environ.get(key, "").strip()
+    return value or None
+
+
+def _from_env(environ: Mapping[str, str], key: str, convert: Callable[[str], T]) -> T | None:
+    raw = _env(environ, key)
+    if raw is None:
+        return None
+    try:
+        return convert(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{key}={raw!r}: {exc}") from None
+
+
+def parse(
+    argv: Sequence[str], version: str, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Return the :class:`Settings` for *argv* (without the program name).
+
+    Raises :class:`UsageError` for a bad flag, value or ``CRUSH_*``
+    variable; ``--help`` and ``--version`` print and raise ``SystemExit(0)``.
+    """
+    environ = os.environ if environ is None else environ
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    parser = _build(command, version)
+    ns = parser.parse_args(argv[1:] if command else argv)
+    command = command or ns.command or "compress"
+    get = vars(ns).get
+    level: int | str | None = get("level")
+    if level is None and command == "compress":
+        level = _from_env(environ, "CRUSH_LEVEL", _level)
+    threads: int | None = get("threads")
+    if threads is None and command in ("compress", "decompress", "test"):
+        threads = _from_env(environ, "CRUSH_THREADS", _threads)
+    if command in ("compress", "decompress", "test"):
+        _from_env(environ, "CRUSH_TIMEOUT", _seconds)  # validated here, applied by crush
+    settings = Settings(
+        command=command,
+        files=tuple(get("files") or ()),
+        output=get("output"),
+        stdout=bool(get("stdout")),
+        keep=bool(get("keep")),
+        force=bool(get("force")),
+        plugin=(get("plugin") or _env(environ, "CRUSH_PLUGIN")) if command == "compress"
+        else None,
+        level=level,
+        threads=threads or None,
+        timeout=get("timeout"),
+        quiet=bool(get("quiet")),
+        verbose=int(get("verbose") or 0),
+        progress=bool(get("progress", True)),
+        format=get("format") or "text",
+        name=get("name"),
+    )
+    _check(settings)
+    return settings
+
+
+def _check(s: Settings) -> None:
+    if s.output is not None and s.stdout:
+        raise UsageError("-o and -c both choose the output; give one of them")
+    if s.output is not None and len(s.files) > 1:
+        raise UsageError(f"-o names one output but {len(s.files)} files were given; "
+                         "drop -o to write FILE.crush next to each, or use -c")
+    if s.files.count("-") > 1:
+        raise UsageError("stdin (-) can be read only once")
+    if s.quiet and s.verbose:
+        raise UsageError("-q and -v contradict each other; give one of them")

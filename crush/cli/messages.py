@@ -1,0 +1,143 @@
+"""What the user reads: one-line errors with a fix, result lines, exit statuses.
+
+Every error becomes ``crush: <file>: <what went wrong and how to fix it>``
+on stderr, without a traceback unless ``-v``. :func:`explain` maps an
+exception to that text and to the exit status: 1 when an operation failed
+(corrupt data, plugin missing, timeout, I/O error), 2 for a usage problem
+or an input that cannot be used.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Final
+
+OK: Final = 0
+FAILED: Final = 1
+USAGE: Final = 2
+
+
+class Failure(Exception):
+    """A refusal or failure the CLI detected itself, with its exit status."""
+
+    def __init__(self, message: str, status: int = USAGE) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _os_error(exc: BaseException) -> str:
+    assert isinstance(exc, OSError)
+    text = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return f"{text}{where}; free some space or write elsewhere with -o PATH or -c"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write{where}: {text}; write elsewhere with -o PATH or -c"
+    if exc.errno == errno.EPIPE:
+        return "the reading end of the pipe closed before all output was written"
+    return f"{text}{where}"
+
+
+def _hint(suffix: str) -> Callable[[BaseException], str]:
+    return lambda exc: f"{exc}{suffix}"
+
+
+def _rules() -> tuple[tuple[type[BaseException], int, Callable[[BaseException], str]], ...]:
+    from .. import ConfigError
+    from .. import CorruptFrameError
+    from .. import CrushError
+    from .. import FormatError
+    from .. import TruncatedFrameError
+
+    # Most specific first: the first matching class wins.
+    return (
+        (Failure, -1, str),
+        (ConfigError, USAGE, str),
+        (TruncatedFrameError, FAILED,
+         _hint(" — the file is incomplete; copy or download it again")),
+        (CorruptFrameError, FAILED, _hint(" — restore the file from a good copy")),
+        (FormatError, FAILED, lambda exc: f"not crush data: {exc}"),
+        (CrushError, FAILED, str),
+        (OSError, FAILED, _os_error),
+        (MemoryError, FAILED, lambda exc: "out of memory; use fewer threads (-T) or free memory"),
+    )
+
+
+def explain(exc: BaseException) -> tuple[int, str]:
+    """Return the exit status and the one-line message for *exc*."""
+    for kind, status, text in _rules():
+        if isinstance(exc, kind):
+            return exc.status if isinstance(exc, Failure) else status, text(exc)
+    return FAILED, f"internal error: {exc!r}; run with -v for the traceback and report it"
+
+
+class Console:
+    """Writes result lines and errors to stderr, honouring ``-q`` and ``-v``.
+
+    Data never goes through here: stdout belongs to the compressed or
+    decompressed bytes. Not thread-safe; the main thread owns it.
+    """
+
+    def __init__(self, *, quiet: bool = False, verbose: int = 0) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.status = OK
+        """The worst exit status so far."""
+
+    def info(self, text: str) -> None:
+        """Print a result line unless ``-q``."""
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def fail(self, name: str | None, exc: BaseException) -> int:
+        """Report *exc* for *name* (a file, ``stdin``...) and return its exit status."""
+        status, text = explain(exc)
+        if self.verbose:
+            traceback.print_exception(exc, file=sys.stderr)
+        self.error(name, text, status)
+        return status
+
+    def error(self, name: str | None, text: str, status: int = FAILED) -> None:
+        """Print ``crush: name: text`` and remember *status*."""
+        prefix = f"crush: {name}: " if name else "crush: "
+        print(prefix + text, file=sys.stderr, flush=True)
+        self.status = max(self.status, status)
+
+
+def setup_logging(*, quiet: bool, verbose: int) -> None:
+    """Show crush's own warnings (a plugin fallback, an abandoned worker) as ``crush:`` lines."""
+    import logging
+
+    logger = logging.getLogger("crush")
+    if any(getattr(h, "_crush_cli", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("crush: %(levelname)s: %(message)s"))
+    handler._crush_cli = True  # type: ignore[attr-defined]  # marks our own handler
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose > 1 else
+                    logging.INFO if verbose else logging.WARNING)
+
+
+def size(n: float) -> str:
+    """Return *n* bytes in SI units: ``512 B``, ``43.9 kB``, ``1.2 GB``."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def speed(nbytes: int, seconds: float) -> str:
+    """Return the throughput of *nbytes* in *seconds* as ``212 MB/s``."""
+    rate = nbytes / seconds / 1e6 if seconds > 0 else 0.0
+    return f"{rate:.0f} MB/s" if rate >= 10 else f"{rate:.1f} MB/s"
+
+
+def ratio(compressed: int, original: int) -> str:
+    """Return compressed/original as a percentage (``43.9 %``; 100 % for empty content)."""
+    return f"{100 * compressed / original if original else 100.0:.1f} %"

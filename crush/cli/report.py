@@ -1,0 +1,292 @@
+"""``inspect`` and ``plugins``: facts about files and plugins as text, JSON or CSV.
+
+``inspect`` maps each file into memory and hands it to :func:`crush.inspect`,
+which walks only the frame headers and block records: no codec runs, and
+only the pages holding those records are read, so a large file costs little
+memory. Reports go to stdout (they are the command's output); errors to
+stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import sys
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Final
+
+from . import files
+from .args import Settings
+from .messages import Console
+from .messages import Failure
+from .messages import ratio
+from .messages import size
+from .signals import Interrupted
+from .signals import Supervisor
+
+if TYPE_CHECKING:
+    from .. import CancelToken
+    from .. import FrameReport
+    from .. import Plugin
+    from .. import Registry
+    from .. import Report
+
+CSV_COLUMNS: Final = (
+    "file", "frame", "plugin", "plugin_id", "format_version", "block_size", "blocks",
+    "raw_blocks", "original_size", "compressed_size", "ratio", "content_crc32", "block_crc32",
+    "name", "mtime_ns", "mode",
+)
+"""The ``inspect --csv`` header; one row per frame."""
+
+_SHOWN_CRCS: Final = 8
+
+
+def _read_report(name: str, registry: Registry | None) -> Report:
+    from .. import inspect as inspect_frames
+
+    if name == files.STDIO and files.stdin_is_terminal():
+        raise Failure("compressed data not read from a terminal; redirect the input")
+    src = files.open_source(name, follow=True, special=True)
+    try:
+        if src.size:
+            view = mmap.mmap(src.fp.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                return inspect_frames(memoryview(view), registry=registry)
+            finally:
+                # A traceback may still hold slices of the map; then the
+                # garbage collector closes it.
+                with contextlib.suppress(BufferError):
+                    view.close()
+        return inspect_frames(src.fp.read(), registry=registry)
+    finally:
+        src.close()
+
+
+def _mtime(ns: int | None) -> str | None:
+    if ns is None:
+        return None
+    from datetime import UTC
+    from datetime import datetime
+
+    try:
+        stamp = datetime.fromtimestamp(ns / 1e9, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return stamp.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def frame_dict(frame: FrameReport) -> dict[str, Any]:
+    """Return one frame's facts as JSON-ready values (CRC32s as 8 hex digits)."""
+    info = frame.info
+    return {
+        "plugin": frame.plugin,
+        "plugin_id": frame.plugin_id,
+        "compiled_in": frame.metadata is not None,
+        "format_version": frame.version,
+        "block_size": frame.block_size,
+        "blocks": frame.blocks,
+        "raw_blocks": frame.raw_blocks,
+        "original_size": frame.original_size,
+        "compressed_size": frame.compressed_size,
+        "ratio": round(frame.ratio, 6),
+        "content_crc32": f"{frame.content_crc:08x}",
+        "block_crc32": [f"{crc:08x}" for crc in frame.block_crcs],
+        "name": info.name,
+        "mtime_ns": info.mtime_ns,
+        "mtime": _mtime(info.mtime_ns),
+        "mode": info.mode,
+        "mode_octal": None if info.mode is None else f"{info.mode:04o}",
+    }
+
+
+def report_dict(name: str, report: Report) -> dict[str, Any]:
+    """Return one file's facts: totals and a list of frames."""
+    return {
+        "file": name,
+        "plugin": report.plugin,
+        "frames": [frame_dict(f) for f in report.frames],
+        "original_size": report.original_size,
+        "compressed_size": report.compressed_size,
+        "ratio": round(report.ratio, 6),
+        "blocks": report.blocks,
+    }
+
+
+def _plugin_label(frame: dict[str, Any]) -> str:
+    plugin = frame["plugin"] or "unknown plugin"
+    note = "" if frame["compiled_in"] else ", not compiled in"
+    return f"{plugin} (id 0x{frame['plugin_id']:02x}{note})"
+
+
+def _text(entry: dict[str, Any], verbose: int) -> str:
+    frames = entry["frames"]
+    lines = [
+        f"{entry['file']}: {entry['plugin'] or 'unknown plugin'}, "
+        f"{size(entry['original_size'])} -> {size(entry['compressed_size'])} "
+        f"({ratio(entry['compressed_size'], entry['original_size'])}), "
+        f"{len(frames)} frame{'s' if len(frames) != 1 else ''}, "
+        f"{entry['blocks']} block{'s' if entry['blocks'] != 1 else ''}"
+    ]
+    for number, f in enumerate(frames, 1):
+        crcs = f["block_crc32"]
+        shown = crcs if verbose or len(crcs) <= _SHOWN_CRCS else crcs[:_SHOWN_CRCS]
+        more = f" (+{len(crcs) - len(shown)} more; -v shows all)" if len(shown) < len(crcs) \
+            else ""
+        lines += [
+            f"  frame {number}: plugin {_plugin_label(f)}, format v{f['format_version']}, "
+            f"block size {f['block_size']:,}",
+            f"    size: {f['original_size']:,} -> {f['compressed_size']:,} bytes "
+            f"({ratio(f['compressed_size'], f['original_size'])})",
+            f"    blocks: {f['blocks']} ({f['raw_blocks']} stored raw)",
+            f"    content CRC32: {f['content_crc32']}",
+            f"    block CRC32s: {' '.join(shown) or '-'}{more}",
+            f"    stored name: {f['name'] if f['name'] is not None else '-'}, "
+            f"mtime: {f['mtime'] or '-'}, mode: {f['mode_octal'] or '-'}",
+        ]
+    return "\n".join(lines)
+
+
+def _csv(entries: list[dict[str, Any]]) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        for number, f in enumerate(entry["frames"], 1):
+            row = dict(f, file=entry["file"], frame=number,
+                       block_crc32=" ".join(f["block_crc32"]))
+            writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+
+
+def inspect(s: Settings, registry: Registry | None, console: Console,
+            supervisor: Supervisor) -> None:
+    """Print what each file in *s* holds, as text, JSON or CSV."""
+    import json
+
+    entries: list[dict[str, Any]] = []
+    for name in s.files:
+        supervisor.check()
+        label = "stdin" if name == files.STDIO else name
+
+        def job(token: CancelToken, name: str = name) -> Report:
+            return _read_report(name, registry)
+
+        try:
+            report = supervisor.run(job)
+        except Interrupted:
+            raise
+        except Exception as exc:
+            console.fail(label, exc)
+            continue
+        entry = report_dict(label, report)
+        entries.append(entry)
+        if s.format == "text":
+            print(_text(entry, s.verbose), flush=True)
+    if s.format == "json":
+        json.dump(entries, sys.stdout, indent=2)
+        print()
+    elif s.format == "csv":
+        _csv(entries)
+
+
+def _registry(registry: Registry | None) -> Registry:
+    from ..registry import DEFAULT_REGISTRY
+
+    return registry or DEFAULT_REGISTRY
+
+
+def plugin_dict(plugin: Plugin, registry: Registry) -> dict[str, Any]:
+    """Return a plugin's id, metadata, levels and effective timeout as JSON-ready values."""
+    from ..execution import resolve_timeout
+
+    m = plugin.metadata
+    return {
+        "name": plugin.name,
+        "plugin_id": plugin.plugin_id,
+        "default": plugin.name == registry.default.name,
+        "version": m.version,
+        "description": m.description,
+        "throughput_mb_s": m.throughput,
+        "ratio": m.ratio,
+        "levels": {"min": m.min_level, "max": m.max_level, "default": m.default_level,
+                   "fast": m.fast, "balanced": m.balanced, "best": m.best},
+        "formats": list(m.formats),
+        "timeout_s": resolve_timeout(None, registry.timeout_for(plugin.name),
+                                     registry.default_timeout),
+        "isolation": registry.isolation_for(plugin.name),
+    }
+
+
+def _missing(registry: Registry) -> list[dict[str, Any]]:
+    from ..registry import KNOWN_IDS
+
+    return [{"name": name, "plugin_id": pid, "install": hint}
+            for pid, (name, hint) in sorted(KNOWN_IDS.items()) if name not in registry]
+
+
+def _timeout(seconds: float | None) -> str:
+    return "none" if seconds is None else f"{seconds:g} s"
+
+
+def _plugin_text(d: dict[str, Any]) -> str:
+    lv = d["levels"]
+    rows = [
+        ("name", d["name"] + ("  (default)" if d["default"] else "")),
+        ("id", f"0x{d['plugin_id']:02x}"),
+        ("description", d["description"]),
+        ("version", d["version"]),
+        ("levels", f"{lv['min']}..{lv['max']}, default {lv['default']}; fast={lv['fast']} "
+                   f"balanced={lv['balanced']} best={lv['best']}"),
+        ("speed", f"{d['throughput_mb_s']:g} MB/s (compression, one thread)"),
+        ("ratio", f"{d['ratio']:g} (compressed/original)"),
+        ("timeout", _timeout(d["timeout_s"])),
+        ("isolation", d["isolation"]),
+        ("formats", ", ".join(d["formats"]) or "any"),
+    ]
+    return "\n".join(f"{key:12} {value}" for key, value in rows)
+
+
+def _table(entries: list[dict[str, Any]], missing: list[dict[str, Any]]) -> str:
+    head = ("NAME", "ID", "LEVELS", "DEFAULT", "FAST/BAL/BEST", "MB/S", "RATIO", "TIMEOUT",
+            "DESCRIPTION")
+    rows = [head]
+    for d in entries:
+        lv = d["levels"]
+        rows.append((
+            d["name"] + ("*" if d["default"] else ""), f"0x{d['plugin_id']:02x}",
+            f"{lv['min']}..{lv['max']}", str(lv["default"]),
+            f"{lv['fast']}/{lv['balanced']}/{lv['best']}", f"{d['throughput_mb_s']:g}",
+            f"{d['ratio']:g}", _timeout(d["timeout_s"]), d["description"],
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
+             for r in rows]
+    lines.append("* default plugin")
+    if missing:
+        lines.append("not compiled in: " + ", ".join(
+            f"{m['name']} (0x{m['plugin_id']:02x})" for m in missing))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def plugins(s: Settings, registry: Registry | None, console: Console) -> None:
+    """Print the compiled-in plugins (or the one named in *s*) as text or JSON."""
+    import json
+
+    reg = _registry(registry)
+    try:
+        if s.name is not None:
+            entry = plugin_dict(reg.get(s.name), reg)
+            text = json.dumps(entry, indent=2) if s.format == "json" else _plugin_text(entry)
+        else:
+            entries = [plugin_dict(p, reg) for p in reg.plugins]
+            missing = _missing(reg)
+            if s.format == "json":
+                text = json.dumps({"default": reg.default.name, "plugins": entries,
+                                   "not_compiled_in": missing}, indent=2)
+            else:
+                text = _table(entries, missing)
+    except Exception as exc:
+        console.fail(s.name, exc)
+        return
+    print(text)
