@@ -9,13 +9,13 @@ the streaming reader alike. There is no second implementation of framing.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Final
 from typing import NamedTuple
 from typing import final
 
+from . import checksum
 from . import frame
 from . import isolation
 from .contract import Buffer
@@ -118,7 +118,7 @@ class _Operation:
 
 def _compress_job(op: _Operation, level: int, chunk: Buffer) -> Callable[[], Block]:
     def job() -> Block:
-        crc = zlib.crc32(chunk)
+        crc = checksum.crc32(chunk)
         try:
             out = op.compress(chunk, level)
         except CrushError:
@@ -264,7 +264,7 @@ def _decompress_job(op: _Operation, record: frame.BlockRecord) -> Callable[[], B
                 raise op.fail("decompress a block", ValueError(
                     f"the block at offset {record.offset} decoded to {len(out)} bytes; the "
                     f"frame declares {record.size}"))
-        crc = zlib.crc32(out)
+        crc = checksum.crc32(out)
         if crc != record.crc:
             raise CorruptFrameError(
                 f"block at offset {record.offset} fails its CRC32 check "
