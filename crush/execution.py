@@ -303,11 +303,13 @@ class Deadline:
         return None if self.expires == math.inf else self.expires - time.monotonic()
 
     def check(self) -> None:
-        """Raise CancelledError or CrushTimeoutError if the operation must stop."""
-        if self.token.cancelled:
-            raise CancelledError("operation cancelled")
+        """Raise CrushTimeoutError or CancelledError if the operation must stop."""
+        # The clock first: expire() cancels the token too, and a deadline
+        # that passed must surface as a timeout, not as a cancellation.
         if time.monotonic() >= self.expires:
             self.expire()
+        if self.token.cancelled:
+            raise CancelledError("operation cancelled")
 
     def expire(self) -> None:
         """Cancel the token and raise the timeout error."""

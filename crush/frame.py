@@ -345,4 +345,8 @@ def _combine_op(length: int) -> int:
 
 def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
     """Return the CRC32 of A+B given CRC32(A), CRC32(B) and len(B)."""
+    if crc1 == 0:
+        # Shifting a zero CRC yields zero, so the combination is CRC32(B) (the
+        # common single-block case, which would otherwise cost microseconds).
+        return crc2
     return _multmodp(_combine_op(length2), crc1) ^ crc2

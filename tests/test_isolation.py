@@ -143,3 +143,15 @@ def test_isolated_worker_errors_become_plugin_errors() -> None:
     with pytest.raises(crush.CrushError):
         crush.decompress(bytes(blob), isolation="process")
     assert time.monotonic() - started < 30
+
+
+def test_isolated_deadline_is_a_timeout_not_a_cancellation() -> None:
+    # A 2 MiB lzma -9 block takes far longer than 0.2 s; the killed worker's
+    # deadline must surface as CrushTimeoutError on the pool path too.
+    data = os.urandom(1 << 20) * 2
+    started = time.monotonic()
+    with pytest.raises(crush.CrushTimeoutError) as info:
+        crush.compress(data, plugin="lzma", level=9, isolation="process", threads=2,
+                       timeout=0.2)
+    assert info.value.plugin == "lzma"
+    assert time.monotonic() - started < 10
