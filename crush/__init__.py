@@ -33,6 +33,9 @@ from .registry import Registry
 from .registry import get_plugin
 from .registry import list_plugins
 from .registry import plugin_for_id
+from .selection import Candidate
+from .selection import Selection
+from .selection import select_plugin
 from .stream import CrushFile
 from .stream import StreamStats
 from .stream import compress_stream
@@ -42,6 +45,7 @@ from .stream import open
 __all__ = [
     "CancelToken",
     "CancelledError",
+    "Candidate",
     "ConfigError",
     "CorruptBlockError",
     "CorruptFrameError",
@@ -59,6 +63,7 @@ __all__ = [
     "PluginNotFoundError",
     "Registry",
     "Report",
+    "Selection",
     "StreamStats",
     "TruncatedFrameError",
     "__version__",
@@ -72,4 +77,5 @@ __all__ = [
     "list_plugins",
     "open",
     "plugin_for_id",
+    "select_plugin",
 ]

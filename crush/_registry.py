@@ -1,5 +1,5 @@
 # Generated from plugins.toml by codegen — do not edit.
-# Source: plugins.toml (sha256 1137fb0a7fe37780726fa7e35cd25b05c567a51396fdd15fb058402380c5be21)
+# Source: plugins.toml (sha256 0b5e7a896281ebb8c828d8123f3a56dc805c8a8ccbaf2510c87c83f4b625f70d)
 # Regenerate: python -m codegen
 """The compiled-in plugin set, read by :mod:`crush.registry`.
 
@@ -20,6 +20,7 @@ from .plugins.bz2 import Bz2Plugin
 from .plugins.deflate import DeflatePlugin
 from .plugins.lz4 import Lz4Plugin
 from .plugins.lzma import LzmaPlugin
+from .plugins.store import StorePlugin
 from .plugins.zstd import ZstdPlugin
 
 PLUGINS: Final[tuple[Plugin, ...]] = (
@@ -29,6 +30,7 @@ PLUGINS: Final[tuple[Plugin, ...]] = (
     BrotliPlugin(),
     LzmaPlugin(),
     Bz2Plugin(),
+    StorePlugin(),
 )
 """Every compiled-in plugin, in plugins.toml order."""
 
@@ -65,6 +67,7 @@ BY_NAME: Final[Mapping[str, Plugin]] = MappingProxyType(
         "brotli": PLUGINS[3],
         "lzma": PLUGINS[4],
         "bz2": PLUGINS[5],
+        "store": PLUGINS[6],
     }
 )
 """Every plugin by name."""
@@ -77,6 +80,7 @@ BY_ID: Final[Mapping[int, Plugin]] = MappingProxyType(
         0x03: PLUGINS[3],
         0x04: PLUGINS[4],
         0x05: PLUGINS[5],
+        0x06: PLUGINS[6],
     }
 )
 """Every plugin by wire id."""

@@ -17,6 +17,8 @@ from .options import options
 from .registry import KNOWN_IDS
 from .registry import Isolation
 from .registry import Registry
+from .selection import Prefer
+from .selection import chooser
 
 
 def _view(data: object, what: str) -> memoryview:
@@ -37,6 +39,8 @@ def compress(
     *,
     plugin: str | None = None,
     level: int | str | None = None,
+    prefer: Prefer | None = None,
+    weights: tuple[float, float] | None = None,
     threads: int | None = None,
     timeout: float | None = None,
     cancel: CancelToken | None = None,
@@ -47,9 +51,14 @@ def compress(
 ) -> bytes:
     """Return a crush frame holding *data*.
 
-    *plugin* names the codec (default: the registry's default plugin).
-    *level* is the plugin's native level or a preset, ``"fast"``,
-    ``"balanced"`` or ``"best"`` (default: the plugin's default level).
+    *plugin* names the codec; without it crush chooses one from the first
+    bytes of *data* and the plugins' measured metadata (see
+    :func:`crush.select_plugin`): already-compressed or random data is
+    stored, anything else goes to the best-scoring codec. *prefer*
+    (``"speed"``, the default, ``"balanced"``, ``"ratio"``) or *weights*
+    ``(throughput, ratio)`` steer that choice. *level* is a preset,
+    ``"fast"``, ``"balanced"`` or ``"best"``, or with a named plugin its
+    native level (default: the plugin's default level).
     *threads* caps the blocks compressed in parallel (default: the CPU
     count; 1 runs them one by one). *timeout* is the deadline in seconds for
     the whole call (default: the plugin's timeout from plugins.toml, then
@@ -66,7 +75,8 @@ def compress(
     """
     view = _view(data, "compress()")
     opts = options(registry, threads, timeout, cancel, isolation)
-    chosen = opts.registry.get(plugin) if plugin is not None else opts.registry.default
+    chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
+                     registry=opts.registry)
     size = check_block_size(block_size)
     compressor = engine.Compressor(
         chosen, level, opts, block_size=size, info=file_info, size_hint=len(view)

@@ -19,6 +19,9 @@ Rules a plugin must keep:
 * Never share a codec context between threads (python-zstandard compressor
   objects, for example, are not thread-safe): create one per call or keep one
   per thread.
+* ``compress`` returns ``bytes``, or its input object itself to have the
+  block stored raw without a copy (the store plugin does that). A result
+  that is not smaller than the input is stored raw anyway.
 * ``decompress`` returns exactly ``size`` bytes or raises; it must not
   allocate more than ``size`` bytes of output for hostile input.
 * Long-running work polls ``cancel.check()`` (or ``cancel.cancelled``) between
@@ -117,8 +120,12 @@ class Plugin(Protocol):
         """Facts used for selection and reporting."""
         ...
 
-    def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
-        """Return the compressed form of one block at native *level*."""
+    def compress(self, data: Buffer, level: int, cancel: CancelToken) -> Buffer:
+        """Return the compressed form of one block at native *level*.
+
+        Returning *data* itself (the same object) means "store this block
+        raw" at no cost; any other result must be ``bytes``.
+        """
         ...
 
     def decompress(self, data: Buffer, size: int, cancel: CancelToken) -> bytes:

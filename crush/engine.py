@@ -82,7 +82,7 @@ class _Operation:
         self.runner.close()
         self.deadline.close()
 
-    def compress(self, chunk: Buffer, level: int) -> bytes:
+    def compress(self, chunk: Buffer, level: int) -> Buffer:
         """Call the plugin's compress in this operation's mode."""
         if self.isolated:
             return isolation.run(self.plugin, "compress", level, chunk,
@@ -125,6 +125,8 @@ def _compress_job(op: _Operation, level: int, chunk: Buffer) -> Callable[[], Blo
             raise
         except Exception as exc:
             raise op.fail("compress a block", exc) from exc
+        if out is chunk:  # the plugin asks for the block to be stored raw
+            return True, crc, chunk
         if not isinstance(out, bytes | bytearray):
             raise op.fail("compress a block", TypeError(
                 f"compress() returned {type(out).__name__}, not bytes"))
@@ -149,12 +151,16 @@ class Compressor:
     ended after the last good block; the rest goes into a new frame made by
     the registry's default plugin (frames concatenate, so the content is
     unchanged; a failure on the first block gives a single default-plugin
-    frame). Timeouts and cancellation never fall back. Not thread-safe.
+    frame). Timeouts and cancellation never fall back.
+
+    *plugin* may instead be a function that chooses the plugin from the
+    first block (automatic selection); an empty input is offered ``b""``.
+    Not thread-safe.
     """
 
     def __init__(
         self,
-        plugin: Plugin,
+        plugin: Plugin | Callable[[Buffer], Plugin],
         level: Level,
         opts: Options,
         *,
@@ -162,30 +168,50 @@ class Compressor:
         info: frame.FileInfo | None = None,
         size_hint: int | None = None,
     ) -> None:
-        self._level = resolve_level(plugin, level)
+        self._level_asked = level
         self._opts = opts
         self._block_size = block_size
         self._info = frame.check_file_info(info)
         self._size_hint = size_hint
-        self._op = _Operation(plugin, opts, size_hint)
         self._inflight: list[Buffer] = []  # blocks submitted, oldest first
         self._header_sent = False
         self._total = 0
         self._crc = 0
+        self._op: _Operation | None = None
+        self._choose: Callable[[Buffer], Plugin] | None = None
+        self.plugin: Plugin | None = None
+        """The plugin of the frame being written (None until chosen; changes on fallback)."""
+        if hasattr(plugin, "compress"):  # a plugin, not a chooser (cheaper than isinstance)
+            self._begin(plugin)  # type: ignore[arg-type]
+        else:
+            self._choose = plugin
+
+    def _begin(self, plugin: Plugin) -> _Operation:
+        self._level = resolve_level(plugin, self._level_asked)
         self.plugin = plugin
-        """The plugin of the frame being written (changes on fallback)."""
+        op = self._op = _Operation(plugin, self._opts, self._size_hint)
+        return op
+
+    def _operation(self, first: Buffer) -> _Operation:
+        if self._op is not None:
+            return self._op
+        assert self._choose is not None
+        return self._begin(self._choose(first))
 
     def rearm(self) -> None:
         """Restart the deadline (streams apply it per call)."""
-        self._op.deadline.rearm()
+        if self._op is not None:
+            self._op.deadline.rearm()
 
     def feed(self, block: Buffer) -> list[Buffer]:
         """Submit one non-empty block; return frame bytes that are ready."""
+        op = self._operation(block)
         out: list[Buffer] = []
-        if len(self._op.runner) >= self._opts.threads:
+        if len(op.runner) >= self._opts.threads:
             self._take(out)
+            op = self._operation(block)  # a fallback may have replaced it
         self._inflight.append(block)
-        self._op.runner.submit(_compress_job(self._op, self._level, block))
+        op.runner.submit(_compress_job(op, self._level, block))
         return out
 
     def drain(self) -> list[Buffer]:
@@ -198,22 +224,26 @@ class Compressor:
     def finish(self) -> list[Buffer]:
         """Wait for every block and return the remaining frame bytes and end marker."""
         out = self.drain()
+        op = self._operation(b"")
         if not self._header_sent:
             out.append(self._header())
         out.append(frame.encode_end(self._total, self._crc))
-        self._op.close()
+        op.close()
         return out
 
     def close(self) -> None:
         """Abandon the operation: cancel blocks in flight."""
-        self._op.close()
+        if self._op is not None:
+            self._op.close()
 
     def _header(self) -> bytes:
+        assert self.plugin is not None
         self._header_sent = True
         return frame.encode_header(self.plugin.plugin_id, self._block_size, self._info)
 
     def _take(self, out: list[Buffer]) -> None:
         while True:
+            assert self._op is not None and self.plugin is not None
             try:
                 raw, crc, payload = self._op.runner.take()
             except PluginError as exc:
@@ -231,19 +261,19 @@ class Compressor:
             return
 
     def _fall_back(self, exc: PluginError, out: list[Buffer]) -> None:
+        assert self._op is not None and self.plugin is not None
         default = self._opts.registry.default
-        warn("plugin %r failed (%s); compressing with the default plugin %r "
-                    "instead", self.plugin.name, exc.__cause__ or exc, default.name)
+        warn("plugin %r failed (%s); compressing with the default plugin %r instead",
+             self.plugin.name, exc.__cause__ or exc, default.name)
         self._op.close()
         if self._header_sent:
             out.append(frame.encode_end(self._total, self._crc))
         self._header_sent = False
         self._total = self._crc = 0
-        self.plugin = default
-        self._level = default.metadata.default_level
-        self._op = _Operation(default, self._opts, self._size_hint)
+        self._level_asked = None
+        op = self._begin(default)
         for block in self._inflight:
-            self._op.runner.submit(_compress_job(self._op, self._level, block))
+            op.runner.submit(_compress_job(op, self._level, block))
 
 
 def _decompress_job(op: _Operation, record: frame.BlockRecord) -> Callable[[], Block]:

@@ -110,8 +110,10 @@ class Registry:
     ``timeouts`` are seconds per plugin (0 disables the deadline);
     ``default_timeout`` applies to plugins without one (``None``: defer to
     ``CRUSH_TIMEOUT`` and then 30 s). ``isolation`` maps plugin names to
-    ``"thread"`` or ``"process"``. Thread-safe: it never changes after
-    construction.
+    ``"thread"`` or ``"process"``. ``measured`` maps plugin names to
+    calibrated ``(throughput MB/s, ratio)`` figures that override the
+    class's guesses (see :meth:`metadata_for`). Thread-safe: it never
+    changes after construction.
     """
 
     __slots__ = (
@@ -121,6 +123,7 @@ class Registry:
         "_default_timeout",
         "_hints",
         "_isolation",
+        "_metadata",
         "_plugins",
         "_timeouts",
     )
@@ -135,6 +138,7 @@ class Registry:
         default_timeout: float | None = None,
         install_hints: Mapping[str, str] | None = None,
         isolation: Mapping[str, Isolation] | None = None,
+        measured: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         plugins = tuple(plugins)
         by_name: dict[str, Plugin] = {}
@@ -183,6 +187,7 @@ class Registry:
             if mode not in ("thread", "process"):
                 raise ConfigError(f"isolation for {name!r} must be 'thread' or 'process', "
                                   f"got {mode!r}")
+        self._metadata = self._measured(by_name, measured or {})
         self._plugins = plugins
         self._by_name: Mapping[str, Plugin] = MappingProxyType(by_name)
         self._by_id: Mapping[int, Plugin] = MappingProxyType(by_id)
@@ -191,6 +196,21 @@ class Registry:
         self._default_timeout = _check_timeout("default_timeout", default_timeout)
         self._hints: Mapping[str, str] = MappingProxyType(dict(install_hints or {}))
         self._isolation: Mapping[str, Isolation] = MappingProxyType(dict(isolation or {}))
+
+    @classmethod
+    def _measured(
+        cls, by_name: Mapping[str, Plugin], measured: Mapping[str, tuple[float, float]]
+    ) -> Mapping[str, PluginMetadata]:
+        metadata: dict[str, PluginMetadata] = {}
+        for name, (throughput, ratio) in measured.items():
+            cls._known(by_name, name, "measured")
+            better = by_name[name].metadata._replace(throughput=throughput, ratio=ratio)
+            problems = _metadata_problems(better)
+            if problems:
+                raise ConfigError(f"measured figures for {name!r} are invalid: "
+                                  + "; ".join(problems))
+            metadata[name] = better
+        return MappingProxyType(metadata)
 
     @staticmethod
     def _known(by_name: Mapping[str, Plugin], name: str, what: str) -> None:
@@ -267,6 +287,16 @@ class Registry:
         """Return the plugin with wire id *plugin_id*, or None."""
         return self._by_id.get(plugin_id)
 
+    def metadata_for(self, name: str) -> PluginMetadata:
+        """Return plugin *name*'s metadata with its measured throughput and ratio.
+
+        ``tools/calibrate`` measures the figures and writes them into
+        plugins.toml; codegen bakes them in. Plugins never calibrated keep
+        the guesses their class declares.
+        """
+        found = self._metadata.get(name)
+        return found if found is not None else self.get(name).metadata
+
     def timeout_for(self, name: str) -> float | None:
         """Return the plugin's own timeout in seconds, or None when it has none."""
         return self._timeouts.get(name)
@@ -305,6 +335,14 @@ DEFAULT_REGISTRY: Final = Registry(
     default_timeout=_generated.DEFAULT_TIMEOUT,
     install_hints=_generated.INSTALL_HINTS,
     isolation=_generated.ISOLATION,
+    measured={
+        plugin.name: (
+            _generated.THROUGHPUT.get(plugin.name, plugin.metadata.throughput),
+            _generated.RATIO.get(plugin.name, plugin.metadata.ratio),
+        )
+        for plugin in _generated.PLUGINS
+        if plugin.name in _generated.THROUGHPUT or plugin.name in _generated.RATIO
+    },
 )
 """The registry generated from plugins.toml; used whenever ``registry=`` is not given."""
 

@@ -39,6 +39,8 @@ from .options import check_block_size
 from .options import options
 from .registry import Isolation
 from .registry import Registry
+from .selection import Prefer
+from .selection import chooser
 
 _READ_BUFFER: Final = 64 << 10
 
@@ -311,6 +313,8 @@ class CrushFile(io.BufferedIOBase):
         *,
         plugin: str | None = None,
         level: Level = None,
+        prefer: Prefer | None = None,
+        weights: tuple[float, float] | None = None,
         threads: int | None = None,
         timeout: float | None = None,
         cancel: CancelToken | None = None,
@@ -329,8 +333,8 @@ class CrushFile(io.BufferedIOBase):
         if self.mode == "wb":
             # Validate every option (and build the compressor) before a path
             # is created or truncated: a bad option must not destroy a file.
-            reg = self._opts.registry
-            chosen = reg.get(plugin) if plugin is not None else reg.default
+            chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
+                             registry=self._opts.registry)
             self._block_size = check_block_size(block_size)
             self._pending = bytearray()
             self._written = 0
@@ -533,6 +537,8 @@ def open(
     *,
     plugin: str | None = None,
     level: Level = None,
+    prefer: Prefer | None = None,
+    weights: tuple[float, float] | None = None,
     threads: int | None = None,
     timeout: float | None = None,
     cancel: CancelToken | None = None,
@@ -569,7 +575,8 @@ def open(
             raise ValueError("argument 'newline' not supported in binary mode")
         binary_mode = mode
     binary = CrushFile(
-        file, binary_mode, plugin=plugin, level=level, threads=threads, timeout=timeout,
+        file, binary_mode, plugin=plugin, level=level, prefer=prefer, weights=weights,
+        threads=threads, timeout=timeout,
         cancel=cancel, block_size=block_size, file_info=file_info,
         max_output_size=max_output_size, isolation=isolation, registry=registry,
     )
@@ -613,6 +620,8 @@ def compress_stream(
     *,
     plugin: str | None = None,
     level: Level = None,
+    prefer: Prefer | None = None,
+    weights: tuple[float, float] | None = None,
     threads: int | None = None,
     timeout: float | None = None,
     cancel: CancelToken | None = None,
@@ -628,7 +637,8 @@ def compress_stream(
     """
     started = time.perf_counter()
     opts = options(registry, threads, timeout, cancel, isolation)
-    chosen = opts.registry.get(plugin) if plugin is not None else opts.registry.default
+    chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
+                     registry=opts.registry)
     size = check_block_size(block_size)
     compressor = engine.Compressor(chosen, level, opts, block_size=size, info=file_info)
     write = dst.write
@@ -646,6 +656,7 @@ def compress_stream(
             write(part)
     finally:
         compressor.close()
+    assert compressor.plugin is not None  # finish() chose one at the latest
     return StreamStats(bytes_in, bytes_out, compressor.plugin.name,
                        time.perf_counter() - started)
 

@@ -4,6 +4,7 @@ Needs only ``python3`` (3.11+) on a fresh clone:
 
     python3 tools/dev.py demo   # the main job on the bundled sample data
     python3 tools/dev.py test   # codegen check, mypy, ruff, the whole pytest suite
+    python3 tools/dev.py bench  # every benchmark (also: make bench)
 
 Both create ``.venv`` on first use and install crush (editable) with its dev
 extras into it; the install is redone only when ``pyproject.toml`` changes.
@@ -12,7 +13,6 @@ extras into it; the install is redone only when ``pyproject.toml`` changes.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import venv
@@ -57,14 +57,28 @@ def demo() -> None:
     _run(PYTHON, "-m", "tools.demo")
 
 
+def bench(*args: str) -> None:
+    """Run every benchmark; the JSON goes to bench-results/ (not committed)."""
+    # Compiled bytecode, as an installed crush has: import-time figures
+    # would otherwise include compiling every module.
+    _run(PYTHON, "-m", "compileall", "-q", "crush", "tools")
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    _run(PYTHON, "-m", "tools.bench", "--json", out / "bench.json", *args)
+
+
 def main() -> None:
-    """Dispatch ``demo`` or ``test``."""
-    commands = {"demo": demo, "test": test}
-    if len(sys.argv) != 2 or sys.argv[1] not in commands:
-        sys.exit(f"usage: python3 tools/dev.py {{{'|'.join(commands)}}}")
-    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    """Dispatch ``demo``, ``test`` or ``bench``."""
+    commands = {"demo": demo, "test": test, "bench": bench}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands or \
+            (sys.argv[1] != "bench" and len(sys.argv) > 2):
+        sys.exit(f"usage: python3 tools/dev.py {{{'|'.join(commands)}}} [bench options]")
     ensure_venv()
-    commands[sys.argv[1]]()
+    command = commands[sys.argv[1]]
+    if command is bench:
+        bench(*sys.argv[2:])
+    else:
+        command()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,268 @@
+"""Automatic plugin selection: scoring, presets, specialists, the store plugin."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import random
+import zlib
+
+import pytest
+
+import crush
+from crush.contract import PluginMetadata
+from crush.plugins.deflate import DeflatePlugin
+from crush.plugins.store import StorePlugin
+from crush.plugins.store import compressed_format
+from crush.selection import PREFERENCES
+from crush.selection import resolve_weights
+
+
+def meta(throughput: float, ratio: float, formats: tuple[str, ...] = ()) -> PluginMetadata:
+    return PluginMetadata("1", "test", throughput, ratio, 0, 9, 6, 1, 6, 9, formats)
+
+
+class Fake:
+    """A deflate-backed plugin with chosen figures and a chosen detect()."""
+
+    def __init__(self, name: str, plugin_id: int, throughput: float, ratio: float,
+                 *, formats: tuple[str, ...] = (), accepts: bytes | None = None) -> None:
+        self.name = name
+        self.plugin_id = plugin_id
+        self.metadata = meta(throughput, ratio, formats)
+        self._accepts = accepts
+        self._inner = DeflatePlugin()
+
+    def compress(self, data: bytes, level: int, cancel: crush.CancelToken) -> bytes:
+        return self._inner.compress(data, level, cancel)
+
+    def decompress(self, data: bytes, size: int, cancel: crush.CancelToken) -> bytes:
+        return self._inner.decompress(data, size, cancel)
+
+    def detect(self, header: bytes) -> bool:
+        return self._accepts is None or header.startswith(self._accepts)
+
+
+def registry(*plugins: object, default: str = "deflate") -> crush.Registry:
+    return crush.Registry([DeflatePlugin(), *plugins], default=default)  # type: ignore[list-item]
+
+
+def scores(selection: crush.Selection) -> dict[str, float]:
+    return {c.plugin: c.score for c in selection.candidates}
+
+
+TEXT = b"the quick brown fox jumps over the lazy dog\n" * 200
+
+
+def test_scores_match_a_hand_computation() -> None:
+    # deflate (40 MB/s, 0.33) is in the set too; compute everything by hand.
+    reg = registry(Fake("fast", 0x90, 400.0, 0.5), Fake("small", 0x91, 4.0, 0.25))
+    chosen = crush.select_plugin(TEXT, registry=reg)
+    logs = {"deflate": math.log(40.0), "fast": math.log(400.0), "small": math.log(4.0)}
+    savings = {"deflate": 1 - 0.33, "fast": 1 - 0.5, "small": 1 - 0.25}
+    lo_t, hi_t = min(logs.values()), max(logs.values())
+    lo_r, hi_r = min(savings.values()), max(savings.values())
+    expected = {
+        name: 0.7 * (logs[name] - lo_t) / (hi_t - lo_t)
+        + 0.3 * (savings[name] - lo_r) / (hi_r - lo_r)
+        for name in logs
+    }
+    got = scores(chosen)
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value)
+    assert chosen.plugin.name == "fast"  # 0.7 * 1 + 0.3 * 0 beats deflate's 0.5 + 0.2
+    assert [c.plugin for c in chosen.candidates] == ["fast", "deflate", "small"]
+    assert chosen.weights == (0.7, 0.3)
+
+
+def test_ties_are_broken_by_name() -> None:
+    reg = crush.Registry([Fake("beta", 0x92, 10.0, 0.5), Fake("alpha", 0x93, 10.0, 0.5)])
+    chosen = crush.select_plugin(TEXT, registry=reg)
+    assert chosen.plugin.name == "alpha"
+    assert scores(chosen) == {"alpha": 1.0, "beta": 1.0}
+
+
+def test_a_single_candidate_scores_one() -> None:
+    reg = registry(Fake("picky", 0x94, 1.0, 0.9, accepts=b"PICK"))
+    reg_only = crush.Registry([Fake("picky", 0x94, 1.0, 0.9, accepts=b"PICK")])
+    chosen = crush.select_plugin(b"PICK" + TEXT, registry=reg_only)
+    assert chosen.plugin.name == "picky"
+    assert [(c.plugin, c.score) for c in chosen.candidates] == [("picky", 1.0)]
+    assert "only plugin" in chosen.reason
+    # In a set with deflate, picky loses on both figures.
+    assert crush.select_plugin(b"PICK" + TEXT, registry=reg).plugin.name == "deflate"
+
+
+def test_no_candidate_falls_back_to_the_default() -> None:
+    reg = crush.Registry([Fake("picky", 0x94, 1.0, 0.9, accepts=b"PICK"),
+                          Fake("other", 0x95, 9.0, 0.2, accepts=b"OTHER")], default="other")
+    chosen = crush.select_plugin(TEXT, registry=reg)
+    assert chosen.plugin.name == "other"
+    assert "default" in chosen.reason
+
+
+# balanced: fast 0.5*1 + 0.5*0 = 0.5; deflate 0.5*0.5 + 0.5*0.68 = 0.59.
+@pytest.mark.parametrize(("prefer", "winner"), [("speed", "fast"), ("balanced", "deflate"),
+                                                 ("ratio", "small")])
+def test_presets(prefer: str, winner: str) -> None:
+    reg = registry(Fake("fast", 0x90, 400.0, 0.5), Fake("small", 0x91, 4.0, 0.25))
+    chosen = crush.select_plugin(TEXT, prefer=prefer, registry=reg)  # type: ignore[arg-type]
+    assert chosen.weights == PREFERENCES[prefer]
+    assert chosen.plugin.name == winner
+
+
+def test_explicit_weights() -> None:
+    reg = registry(Fake("fast", 0x90, 400.0, 0.5), Fake("small", 0x91, 4.0, 0.25))
+    assert crush.select_plugin(TEXT, weights=(0.0, 1.0), registry=reg).plugin.name == "small"
+    assert crush.select_plugin(TEXT, weights=(1.0, 0.0), registry=reg).plugin.name == "fast"
+
+
+@pytest.mark.parametrize("weights", [(0.5, 0.6), (-0.1, 1.1), (1.0,), ("a", "b"), None])
+def test_invalid_weights_are_config_errors(weights: object) -> None:
+    if weights is None:
+        with pytest.raises(crush.ConfigError, match="prefer"):
+            resolve_weights("fastest", None)
+        return
+    with pytest.raises(crush.ConfigError, match="weights"):
+        crush.select_plugin(TEXT, weights=weights)  # type: ignore[arg-type]
+
+
+def test_prefer_and_weights_together_are_refused() -> None:
+    with pytest.raises(crush.ConfigError, match="not both"):
+        crush.compress(TEXT, prefer="ratio", weights=(0.5, 0.5))
+
+
+def test_a_named_plugin_always_wins() -> None:
+    for name in ("lzma", "bz2", "deflate"):
+        blob = crush.compress(os.urandom(5000), plugin=name, prefer="speed")
+        assert crush.inspect(blob).plugin == name
+
+
+def test_native_level_needs_a_named_plugin() -> None:
+    with pytest.raises(crush.ConfigError, match="preset"):
+        crush.compress(TEXT, level=9)
+    assert crush.decompress(crush.compress(TEXT, level="best")) == TEXT
+
+
+def test_specialists_win_over_general_plugins() -> None:
+    special = Fake("special", 0x96, 1.0, 0.99, formats=("magic",), accepts=b"MAGIC")
+    reg = registry(Fake("fast", 0x90, 400.0, 0.5), special)
+    assert crush.select_plugin(b"MAGIC" + TEXT, registry=reg).plugin.name == "special"
+    assert "specialist" in crush.select_plugin(b"MAGIC" + TEXT, registry=reg).reason
+    # Not matching: it is not a candidate at all.
+    chosen = crush.select_plugin(TEXT, registry=reg)
+    assert "special" not in scores(chosen)
+    assert chosen.plugin.name == "fast"
+
+
+def test_a_broken_detect_is_not_a_candidate() -> None:
+    class Broken(Fake):
+        def detect(self, header: bytes) -> bool:
+            raise RuntimeError("boom")
+
+    reg = registry(Broken("broken", 0x97, 9999.0, 0.01))
+    assert "broken" not in scores(crush.select_plugin(TEXT, registry=reg))
+
+
+def test_auto_selection_is_used_by_compress_open_and_streams(tmp_path: object) -> None:
+    data = TEXT * 10
+    expected = crush.select_plugin(data).plugin.name
+    assert crush.inspect(crush.compress(data)).plugin == expected
+    dst = io.BytesIO()
+    stats = crush.compress_stream(io.BytesIO(data), dst)
+    assert stats.plugin == expected
+    assert crush.inspect(dst.getvalue()).plugin == expected
+    buf = io.BytesIO()
+    with crush.open(buf, "wb") as f:
+        f.write(data)
+    assert crush.inspect(buf.getvalue()).plugin == expected
+    # Random data is stored, in memory and streaming alike.
+    noise = os.urandom(300_000)
+    assert crush.inspect(crush.compress(noise)).plugin == "store"
+    dst = io.BytesIO()
+    assert crush.compress_stream(io.BytesIO(noise), dst).plugin == "store"
+
+
+def test_empty_input_is_selected_like_any_other() -> None:
+    assert crush.inspect(crush.compress(b"")).plugin == crush.select_plugin(b"").plugin.name
+    assert crush.decompress(crush.compress(b"")) == b""
+
+
+# -- the store plugin ---------------------------------------------------------------
+
+MAGIC_SAMPLES = {
+    "gzip": zlib.compressobj(9, zlib.DEFLATED, 31).compress(TEXT) or b"\x1f\x8b\x08\x00",
+    "zip": b"PK\x03\x04\x14\x00\x00\x00",
+    "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF",
+    "gif": b"GIF89a\x01\x00\x01\x00",
+    "webp": b"RIFF\x24\x00\x00\x00WEBPVP8 ",
+    "mp3": b"ID3\x04\x00\x00\x00\x00\x00\x00",
+    "mp4": b"\x00\x00\x00\x18ftypmp42",
+    "zstd": b"\x28\xb5\x2f\xfd\x04\x00",
+    "xz": b"\xfd7zXZ\x00\x00\x04",
+    "bz2": b"BZh91AY&SY",
+    "7z": b"7z\xbc\xaf\x27\x1c\x00\x04",
+    "lz4": b"\x04\x22\x4d\x18\x64\x40",
+    "crush": b"CR\x01\x00\x00\x00\x00\x10\x00",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(MAGIC_SAMPLES))
+def test_store_is_chosen_for_each_compressed_format(fmt: str) -> None:
+    sample = MAGIC_SAMPLES[fmt] + TEXT  # compressible after the magic: the magic decides
+    assert compressed_format(sample) == fmt
+    assert StorePlugin().detect(sample)
+    chosen = crush.select_plugin(sample)
+    assert chosen.plugin.name == "store"
+    blob = crush.compress(sample)
+    assert crush.inspect(blob).plugin == "store"
+    assert crush.decompress(blob) == sample
+
+
+def test_real_compressed_data_is_stored() -> None:
+    import gzip
+    import lzma
+
+    for data in (gzip.compress(TEXT * 50), lzma.compress(TEXT * 50), crush.compress(TEXT * 50),
+                 crush.compress(TEXT * 50, plugin="zstd")):
+        assert crush.inspect(crush.compress(data)).plugin == "store"
+
+
+def test_store_is_chosen_for_random_bytes_and_not_for_text() -> None:
+    assert crush.select_plugin(random.Random(7).randbytes(8192)).plugin.name == "store"
+    for data in (TEXT, bytes(8192), b"".join(bytes([i % 251]) for i in range(8192))):
+        assert crush.select_plugin(data).plugin.name != "store"
+
+
+def test_random_data_grows_by_the_frame_overhead_only() -> None:
+    data = os.urandom(8 << 20)
+    blob = crush.compress(data)
+    report = crush.inspect(blob)
+    assert report.plugin == "store"
+    assert report.frames[0].raw_blocks == report.blocks == 8
+    header = len(crush.compress(b"", plugin="store")) - 13  # header without the end marker
+    assert len(blob) == len(data) + header + 13 * report.blocks + 13
+    assert crush.decompress(blob) == data
+
+
+def test_every_block_that_does_not_shrink_is_stored_raw_whatever_the_plugin() -> None:
+    data = TEXT * 30 + os.urandom(100_000) + TEXT * 30
+    for name in ("deflate", "zstd", "lz4", "brotli"):
+        report = crush.inspect(crush.compress(data, plugin=name, block_size=32768))
+        assert 0 < report.frames[0].raw_blocks < report.blocks, name
+
+
+def test_calibrated_figures_override_the_class_guesses() -> None:
+    fast = Fake("fast", 0x90, 400.0, 0.5)
+    reg = crush.Registry([DeflatePlugin(), fast], measured={"fast": (1.0, 0.9)})
+    assert reg.metadata_for("fast").throughput == 1.0
+    assert reg.metadata_for("fast").ratio == 0.9
+    assert reg.metadata_for("deflate") == DeflatePlugin().metadata
+    assert crush.select_plugin(TEXT, registry=reg).plugin.name == "deflate"
+    with pytest.raises(crush.ConfigError, match="ratio"):
+        crush.Registry([DeflatePlugin()], measured={"deflate": (10.0, 7.0)})
+    with pytest.raises(crush.ConfigError, match="not in the registry"):
+        crush.Registry([DeflatePlugin()], measured={"nope": (10.0, 0.5)})
