@@ -1,5 +1,5 @@
 # Generated from plugins.toml by codegen — do not edit.
-# Source: plugins.toml (sha256 0b5e7a896281ebb8c828d8123f3a56dc805c8a8ccbaf2510c87c83f4b625f70d)
+# Source: plugins.toml (sha256 ede68a5d53b204f16cbe745373b76b3b849db31233759f47e12cc181d8028522)
 # Regenerate: python -m codegen
 """The compiled-in plugin set, read by :mod:`crush.registry`.
 
@@ -85,8 +85,28 @@ BY_ID: Final[Mapping[int, Plugin]] = MappingProxyType(
 )
 """Every plugin by wire id."""
 
-THROUGHPUT: Final[Mapping[str, float]] = MappingProxyType({})
+THROUGHPUT: Final[Mapping[str, float]] = MappingProxyType(
+    {
+        "deflate": 30.6,
+        "zstd": 329.0,
+        "lz4": 586.0,
+        "brotli": 66.2,
+        "lzma": 4.68,
+        "bz2": 15.0,
+        "store": 9520.0,
+    }
+)
 """Calibrated MB/s figures that override a plugin's own ``metadata.throughput``."""
 
-RATIO: Final[Mapping[str, float]] = MappingProxyType({})
+RATIO: Final[Mapping[str, float]] = MappingProxyType(
+    {
+        "deflate": 0.352,
+        "zstd": 0.361,
+        "lz4": 0.505,
+        "brotli": 0.344,
+        "lzma": 0.299,
+        "bz2": 0.283,
+        "store": 1.0,
+    }
+)
 """Calibrated compressed/original ratios that override a plugin's own ``metadata.ratio``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import NamedTuple
 from typing import final
 
@@ -81,14 +82,20 @@ def compress(
     compressor = engine.Compressor(
         chosen, level, opts, block_size=size, info=file_info, size_hint=len(view)
     )
-    parts: list[Buffer] = []
+    # Written as they come, so each block's copy overlaps the codec work on
+    # the next ones and its buffer is freed at once; getvalue() then hands
+    # over the BytesIO's buffer without another copy (CPython).
+    out = io.BytesIO()
+    write = out.write
     try:
         for start in range(0, len(view), size):
-            parts += compressor.feed(view[start : start + size])
-        parts += compressor.finish()
+            for part in compressor.feed(view[start : start + size]):
+                write(part)
+        for part in compressor.finish():
+            write(part)
     finally:
         compressor.close()
-    return b"".join(parts)
+    return out.getvalue()
 
 
 def decompress(
@@ -120,10 +127,14 @@ def decompress(
     view = _view(data, "decompress()")
     opts = options(registry, threads, timeout, cancel, isolation)
     decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
+    out = io.BytesIO()  # see compress(): no final join of every block
+    write = out.write
     try:
-        return b"".join(decoder)
+        for block in decoder:
+            write(block)
     finally:
         decoder.close()
+    return out.getvalue()
 
 
 @final

@@ -69,7 +69,10 @@ class _Operation:
         # the caller's thread. Anything else runs on a pool worker, so the
         # deadline holds even if the plugin never returns.
         self.runner: Runner[Block]
-        if (self.isolated or _trusted(plugin)) and (opts.threads == 1 or small):
+        # The store plugin does no codec work (only the CRC32, limited by
+        # memory speed), so a pool hop would only add latency.
+        passthrough = _trusted(plugin) and plugin.metadata.ratio >= 1.0
+        if (self.isolated or _trusted(plugin)) and (opts.threads == 1 or small or passthrough):
             self.runner = InlineRunner(self.deadline)
         else:
             # An isolated job raises the timeout itself after killing its

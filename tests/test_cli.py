@@ -49,10 +49,10 @@ def test_version_and_help(tmp_path: Path) -> None:
     proc = run("--help", cwd=tmp_path)
     assert proc.returncode == 0
     out = proc.stdout.decode()
-    for word in ("compress", "decompress", "test", "inspect", "plugins", "-k, --keep",
-                 "CRUSH_PLUGIN", "130/143"):
+    for word in ("compress", "decompress", "test", "inspect", "plugins", "bench", "-k, --keep",
+                 "--prefer", "--explain", "CRUSH_PLUGIN", "CRUSH_PREFER", "130/143"):
         assert word in out
-    for command in ("compress", "decompress", "test", "inspect", "plugins"):
+    for command in ("compress", "decompress", "test", "inspect", "plugins", "bench"):
         sub = run(command, "--help", cwd=tmp_path)
         assert sub.returncode == 0, err(sub)
         assert f"crush {command}" in sub.stdout.decode()
@@ -67,7 +67,8 @@ def test_version_and_help_import_nothing_heavy(tmp_path: Path) -> None:
         imported = {line.rsplit("|", 1)[-1].strip() for line in err(proc).splitlines()}
         # (--help lets argparse import shutil, which imports the stdlib's bz2 and lzma.)
         for heavy in ("tqdm", "zstandard", "lz4", "brotli", "json", "csv", "mmap", "tomllib",
-                      "crush.cli.commands", "crush.cli.report", "crush.cli.files"):
+                      "matplotlib", "crush.cli.commands", "crush.cli.report", "crush.cli.files",
+                      "crush.cli.bench", "crush.cli.plot", "crush.cli.corpus"):
             assert heavy not in imported, f"{flag} imported {heavy}"
 
 
@@ -108,7 +109,9 @@ def test_compress_then_decompress_replaces_files(tmp_path: Path, txt: Path, data
     assert match.group(1, 2) == ("a.txt", "a.txt.crush")
     size = (tmp_path / "a.txt.crush").stat().st_size
     assert float(match.group(3)) == pytest.approx(100 * size / len(data), abs=0.06)
-    assert match.group(4) == "deflate"
+    # No -p: the plugin automatic selection picks for these bytes (see test_cli_select.py).
+    assert match.group(4) == crush.select_plugin(data).plugin.name
+    assert crush.inspect((tmp_path / "a.txt.crush").read_bytes()).plugin == match.group(4)
 
     proc = run("decompress", "a.txt.crush", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)

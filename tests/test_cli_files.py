@@ -209,15 +209,31 @@ def test_corrupt_input_leaves_nothing(tmp_path: Path, data: bytes) -> None:
 
 
 def test_plugin_not_compiled_in(tmp_path: Path) -> None:
-    # Plugin id 0x06 ("store") is assigned but not compiled into the default build.
-    body = frame.encode_header(0x06, 1 << 20, None) + frame.encode_end(0, 0)
-    (tmp_path / "store.crush").write_bytes(body)
-    proc = run("-d", "store.crush", cwd=tmp_path)
+    # Every built-in id is compiled into the default build, so the driver runs a build
+    # without zstd (deflate and a test plugin): id 0x01 is assigned but not compiled in.
+    (tmp_path / "zstd.crush").write_bytes(crush.compress(b"zstd data " * 100, plugin="zstd"))
+    proc = run(cwd=tmp_path, argv=driver("CompressRaises", "-d", "zstd.crush"))
     assert proc.returncode == 1
-    assert "'store' plugin" in err(proc) and "plugins.toml" in err(proc)
-    assert listing(tmp_path) == ["store.crush"]
-    proc = run("inspect", "store.crush", cwd=tmp_path)
-    assert proc.returncode == 0 and "not compiled in" in proc.stdout.decode()
+    assert "'zstd' plugin" in err(proc) and "not compiled into this crush" in err(proc)
+    assert "pip install zstandard" in err(proc) and "plugins.toml" in err(proc)
+    assert listing(tmp_path) == ["zstd.crush"]
+    proc = run(cwd=tmp_path, argv=driver("CompressRaises", "inspect", "zstd.crush"))
+    assert proc.returncode == 0, err(proc)
+    assert "zstd (id 0x01, not compiled in)" in proc.stdout.decode()
+
+
+def test_third_party_plugin_not_compiled_in(tmp_path: Path) -> None:
+    # 0x9f is in the third-party range: no crush build knows it.
+    body = frame.encode_header(0x9F, 1 << 20, None) + frame.encode_end(0, 0)
+    (tmp_path / "other.crush").write_bytes(body)
+    proc = run("-d", "other.crush", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "plugin id 0x9f, which is not compiled in" in err(proc)
+    assert "third-party plugin" in err(proc) and "plugins.toml" in err(proc)
+    assert listing(tmp_path) == ["other.crush"]
+    proc = run("inspect", "other.crush", cwd=tmp_path)
+    assert proc.returncode == 0, err(proc)
+    assert "unknown plugin (id 0x9f, not compiled in)" in proc.stdout.decode()
 
 
 def test_failing_plugin_leaves_nothing(tmp_path: Path, data: bytes) -> None:

@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from test_cli_helpers import driver
 from test_cli_helpers import err
 from test_cli_helpers import run
 from test_cli_helpers import sample
@@ -24,7 +25,8 @@ def files(tmp_path: Path) -> dict[str, bytes]:
     """Write a two-frame file with metadata and a one-frame file without; return contents."""
     first, second = sample(1_500_000, seed=1), sample(1000, seed=2)
     info = crush.FileInfo(name="data.txt", mtime_ns=MTIME, mode=0o640)
-    two = crush.compress(first, plugin="zstd", file_info=info) + crush.compress(second)
+    two = crush.compress(first, plugin="zstd", file_info=info) + crush.compress(
+        second, plugin="deflate")
     (tmp_path / "two.crush").write_bytes(two)
     (tmp_path / "plain.crush").write_bytes(crush.compress(b"", plugin="lz4"))
     return {"first": first, "second": second, "two": two}
@@ -132,10 +134,18 @@ def test_plugins_one(tmp_path: Path) -> None:
     assert "name         zstd" in out and "id           0x01" in out and "timeout" in out
     doc = json.loads(run("plugins", "lz4", "--json", cwd=tmp_path).stdout)
     assert doc["name"] == "lz4" and doc["plugin_id"] == 2
-    proc = run("plugins", "store", cwd=tmp_path)
+    proc = run("plugins", "store", cwd=tmp_path)  # the specialist for incompressible data
+    assert proc.returncode == 0, err(proc)
+    assert "name         store" in proc.stdout.decode()
+    assert "gzip" in proc.stdout.decode() and "high-entropy" in proc.stdout.decode()
+    proc = run("plugins", "nosuch", cwd=tmp_path)
     assert proc.returncode == 1
-    assert "crush: store: no plugin named 'store' is compiled in" in err(proc)
-    assert "plugins.toml" in err(proc)
+    assert "crush: nosuch: no plugin named 'nosuch' is compiled in" in err(proc)
+    # A crush built-in this build leaves out: the message says how to compile it in.
+    proc = run(cwd=tmp_path, argv=driver("CompressRaises", "plugins", "zstd"))
+    assert proc.returncode == 1
+    assert "crush: zstd: no plugin named 'zstd' is compiled in" in err(proc)
+    assert "crush built-in" in err(proc) and "plugins.toml" in err(proc)
 
 
 def test_plugins_follow_crush_timeout(tmp_path: Path) -> None:

@@ -5,7 +5,9 @@ All the work goes through crush's public API. The modules, one concern each:
 * :mod:`.args` — the command line and ``CRUSH_*`` defaults into ``Settings``;
 * :mod:`.files` — which inputs are accepted, temporary output, atomic commit;
 * :mod:`.commands` — ``compress``, ``decompress``, ``test``, file by file;
-* :mod:`.report` — ``inspect`` and ``plugins`` as text, JSON or CSV;
+* :mod:`.report` — ``inspect`` and ``plugins`` (``--explain``) as text, JSON or CSV;
+* :mod:`.bench` — ``bench``: ratio and speed per plugin and level, on
+  files or :mod:`.corpus` (the sample corpus), drawn by :mod:`.plot`;
 * :mod:`.signals` — SIGINT/SIGTERM cancel the running operation;
 * :mod:`.progress` — the tqdm progress bar, imported only when shown;
 * :mod:`.messages` — error lines, exit statuses, sizes and speeds.
@@ -73,10 +75,18 @@ def _main(args: list[str], registry: Registry | None) -> int:
     supervisor = Supervisor()
     supervisor.install()
     try:
-        if settings.command == "plugins":
+        if settings.command == "plugins" and settings.explain is not None:
+            from .report import explain
+
+            explain(settings, registry, console, supervisor)
+        elif settings.command == "plugins":
             from .report import plugins
 
             plugins(settings, registry, console)
+        elif settings.command == "bench":
+            from .bench import bench
+
+            bench(settings, registry, console, supervisor)
         elif settings.command == "inspect":
             from .report import inspect
 

@@ -1,7 +1,8 @@
 """Parse the command line and the ``CRUSH_*`` environment into :class:`Settings`.
 
 Two spellings reach the same commands: ``crush COMMAND [OPTIONS] ...``
-(``compress``, ``decompress``, ``test``, ``inspect``, ``plugins``) and the
+(``compress``, ``decompress``, ``test``, ``inspect``, ``plugins``,
+``bench``) and the
 gzip/pigz style ``crush [-d|-t] [OPTIONS] [FILE ...]``, which compresses
 unless ``-d`` or ``-t`` says otherwise. Only :mod:`argparse` and :mod:`os`
 are imported here, so ``--help`` stays fast.
@@ -21,10 +22,16 @@ from typing import NamedTuple
 from typing import NoReturn
 from typing import TypeVar
 
-COMMANDS: Final = ("compress", "decompress", "test", "inspect", "plugins")
+COMMANDS: Final = ("compress", "decompress", "test", "inspect", "plugins", "bench")
 """The sub-commands, in the order ``--help`` lists them."""
 
 PRESETS: Final = ("fast", "balanced", "best")
+
+Preference = Literal["speed", "balanced", "ratio"]
+PREFERENCES: Final[tuple[Preference, ...]] = ("speed", "balanced", "ratio")
+"""``--prefer`` values: the weights of automatic selection (see crush.selection)."""
+
+BENCH_RUNS: Final = 3
 
 Format = Literal["text", "json", "csv"]
 T = TypeVar("T")
@@ -44,10 +51,13 @@ class UsageError(Exception):
 class Settings(NamedTuple):
     """Everything a command needs to know, after flags, environment and defaults.
 
-    ``files`` is empty for stdin; ``"-"`` names stdin too. ``level`` is a
+    ``files`` is empty for stdin; ``"-"`` names stdin too. ``plugin`` is
+    ``None`` for automatic selection, steered by ``prefer``. ``level`` is a
     preset name or a native int; ``threads`` and ``timeout`` are ``None``
-    for the library's defaults. Immutable. (A NamedTuple rather than a
-    dataclass: :mod:`dataclasses` would add milliseconds to ``--help``.)
+    for the library's defaults. ``explain`` is the file ``plugins
+    --explain`` looks at; ``plugins``, ``levels``, ``runs`` (``None``:
+    adaptive) and ``plot`` are ``bench``'s. Immutable. (A NamedTuple rather than a dataclass:
+    :mod:`dataclasses` would add milliseconds to ``--help``.)
     """
 
     command: str
@@ -65,6 +75,12 @@ class Settings(NamedTuple):
     progress: bool = True
     format: Format = "text"
     name: str | None = None
+    prefer: Preference | None = None
+    explain: str | None = None
+    plugins: tuple[str, ...] = ()
+    levels: tuple[int | str, ...] = ()
+    runs: int | None = None
+    plot: str | None = None
 
 
 def _width() -> int:
@@ -110,9 +126,15 @@ commands (crush COMMAND --help for details):
   test FILE ...             verify every checksum, write nothing (also: crush -t)
   inspect FILE ...          show plugin, sizes, ratio, blocks, checksums, stored metadata
   plugins [NAME]            list the compiled-in plugins, or show one
+  plugins --explain FILE    show which plugin automatic selection picks for FILE, and why
+  bench [FILE ...]          ratio and MB/s per plugin and level (zstd -b style; --plot)
 
-environment: CRUSH_PLUGIN, CRUSH_LEVEL, CRUSH_THREADS and CRUSH_TIMEOUT set
-defaults for -p, -l, -T and --timeout; flags win.
+Without -p, crush picks the plugin for each file from its first 4 KiB and
+the plugins' measured speed and ratio (already-compressed or random data is
+stored); --prefer speed|balanced|ratio shifts the balance.
+
+environment: CRUSH_PLUGIN, CRUSH_LEVEL, CRUSH_PREFER, CRUSH_THREADS and
+CRUSH_TIMEOUT set defaults for -p, -l, --prefer, -T and --timeout; flags win.
 exit status: 0 success, 1 an operation failed, 2 usage error or unusable
 input, 130/143 interrupted by SIGINT/SIGTERM.
 """
@@ -128,6 +150,38 @@ def _level(text: str) -> int | str:
         raise argparse.ArgumentTypeError(
             f"invalid level {text!r}: use fast, balanced, best or a number"
         ) from None
+
+
+def _prefer(text: str) -> Preference:
+    value = text.strip().lower()
+    for known in PREFERENCES:
+        if value == known:
+            return known
+    raise argparse.ArgumentTypeError(f"invalid preference {text!r}: use {', '.join(PREFERENCES)}")
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"invalid plugin list {text!r}: use NAME[,NAME...]")
+    return names
+
+
+def _levels(text: str) -> list[int | str]:
+    parts = [p for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"invalid level list {text!r}: use LEVEL[,LEVEL...]")
+    return [_level(p) for p in parts]
+
+
+def _runs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid run count {text!r}: use a number >= 1")
+    return value
 
 
 def _threads(text: str) -> int:
@@ -169,15 +223,48 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
 def _add_codec(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("compression")
     group.add_argument("-p", "--plugin", metavar="NAME",
-                       help="codec plugin (default: $CRUSH_PLUGIN, else the build's default; "
-                            "see crush plugins)")
+                       help="codec plugin (default: $CRUSH_PLUGIN, else chosen automatically "
+                            "for each file; see crush plugins --explain FILE)")
     group.add_argument("-l", "--level", type=_level, metavar="LEVEL",
-                       help="fast, balanced, best or the plugin's native number "
+                       help="fast, balanced, best, or with -p the plugin's native number "
                             "(default: $CRUSH_LEVEL, else the plugin's default)")
+    _add_prefer(group)
     group.add_argument("--fast", dest="level", action="store_const", const="fast",
                        help="same as -l fast")
     group.add_argument("--best", dest="level", action="store_const", const="best",
                        help="same as -l best")
+
+
+def _add_prefer(group: argparse._ActionsContainer, note: str = "; ignored with -p") -> None:
+    group.add_argument("--prefer", type=_prefer, metavar="WHAT",
+                       help="what automatic selection favours: speed, balanced or ratio "
+                            f"(default: $CRUSH_PREFER, else speed{note})")
+
+
+def _add_bench(parser: argparse.ArgumentParser) -> None:
+    _files(parser, required=False, what="files to measure on; none: the built-in sample "
+                                        "corpus")
+    group = parser.add_argument_group("what to measure")
+    group.add_argument("-p", "--plugin", dest="plugins", type=_names, action="append",
+                       metavar="NAMES", help="comma-separated plugins (default: every "
+                                             "compiled-in plugin); repeatable")
+    group.add_argument("-l", "--level", dest="levels", type=_levels, action="append",
+                       metavar="LEVELS", help="comma-separated fast, balanced, best or, with "
+                                              "-p, native numbers (default: fast,balanced,best, "
+                                              "duplicates dropped)")
+    group.add_argument("-T", "--threads", type=_threads, metavar="N",
+                       help="blocks in parallel (default: 1, one thread; 0 = CPU count)")
+    group.add_argument("-r", "--runs", type=_runs, metavar="N",
+                       help=f"runs per measurement, the median counts (default: {BENCH_RUNS}, "
+                            "fewer for settings slower than about a second per run)")
+    group.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                       help="deadline per call (default: none; Ctrl+C stops the run)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", dest="format", action="store_const", const="json",
+                     default="text", help="print JSON on stdout (the table goes to stderr)")
+    out.add_argument("--plot", metavar="PNG", help="also draw ratio against compression speed "
+                                                   "into PNG (needs pip install 'crush[plot]')")
+    _add_messages(parser)
 
 
 def _add_run(parser: argparse.ArgumentParser) -> None:
@@ -204,10 +291,10 @@ def _add_version(parser: argparse.ArgumentParser, version: str) -> None:
     parser.add_argument("-V", "--version", action="version", version=f"crush {version}")
 
 
-def _files(parser: argparse.ArgumentParser, *, required: bool) -> None:
+def _files(parser: argparse.ArgumentParser, *, required: bool, what: str | None = None) -> None:
     parser.add_argument("files", nargs="+" if required else "*", metavar="FILE",
-                        help="input files (- is stdin)" + ("" if required else
-                                                           "; none: stdin to stdout"))
+                        help=what or "input files (- is stdin)" + ("" if required else
+                                                                   "; none: stdin to stdout"))
 
 
 def _build(command: str | None, version: str) -> argparse.ArgumentParser:
@@ -248,8 +335,14 @@ def _build(command: str | None, version: str) -> argparse.ArgumentParser:
         _files(parser, required=True)
         _add_format(parser, csv=True)
         _add_messages(parser)
+    elif command == "bench":
+        _add_bench(parser)
     else:
         parser.add_argument("name", nargs="?", metavar="NAME", help="show this plugin only")
+        parser.add_argument("--explain", metavar="FILE",
+                            help="show which plugin automatic selection picks for FILE (- is "
+                                 "stdin) and why: every candidate's speed, ratio and score")
+        _add_prefer(parser, note="; with --explain")
         _add_format(parser, csv=False)
         _add_messages(parser)
     _add_version(parser, version)
@@ -276,7 +369,13 @@ _COMMAND_DESCRIPTIONS: Final = {
     "inspect": "Show what each crush FILE holds without decompressing it: plugin, sizes,\n"
                "ratio, blocks, checksums, stored name/mtime/mode.",
     "plugins": "List the plugins compiled into this crush with their ids, levels, metadata\n"
-               "and timeouts; with NAME, show that plugin.",
+               "and timeouts; with NAME, show that plugin. With --explain FILE, show what\n"
+               "automatic selection would choose for FILE and why.",
+    "bench": "Measure ratio, compression and decompression speed (MB/s) of each plugin\n"
+             "and level on FILEs (default: a built-in sample corpus of text, JSON logs,\n"
+             "CSV, code, binary records and random bytes), in memory, one thread, the\n"
+             "median of a few runs — the way zstd -b and lzbench report. --plot draws\n"
+             "ratio against speed with the Pareto front highlighted.",
 }
 
 
@@ -317,6 +416,11 @@ def parse(
         threads = _from_env(environ, "CRUSH_THREADS", _threads)
     if command in ("compress", "decompress", "test"):
         _from_env(environ, "CRUSH_TIMEOUT", _seconds)  # validated here, applied by crush
+    prefer: Preference | None = get("prefer")
+    if prefer is None and command in ("compress", "plugins"):
+        prefer = _from_env(environ, "CRUSH_PREFER", _prefer)
+    if command == "bench":
+        threads = 1 if threads is None else threads
     settings = Settings(
         command=command,
         files=tuple(get("files") or ()),
@@ -334,12 +438,33 @@ def parse(
         progress=bool(get("progress", True)),
         format=get("format") or "text",
         name=get("name"),
+        prefer=prefer,
+        explain=get("explain"),
+        plugins=tuple(dict.fromkeys(n for group in get("plugins") or () for n in group)),
+        levels=tuple(dict.fromkeys(lv for group in get("levels") or () for lv in group)),
+        runs=get("runs"),
+        plot=get("plot"),
     )
-    _check(settings)
+    _check(settings, level_from_env=get("level") is None)
     return settings
 
 
-def _check(s: Settings) -> None:
+_NATIVE_NEEDS_PLUGIN: Final = (
+    "is a native level, which means something different to every plugin: name the plugin "
+    "with -p NAME, or let crush choose and use a preset: fast, balanced or best"
+)
+
+
+def _check(s: Settings, *, level_from_env: bool = False) -> None:
+    if s.command == "compress" and s.plugin is None and isinstance(s.level, int):
+        where = f"CRUSH_LEVEL={s.level}" if level_from_env else f"-l {s.level}"
+        raise UsageError(f"{where} {_NATIVE_NEEDS_PLUGIN}")
+    if s.command == "bench":
+        native = [lv for lv in s.levels if isinstance(lv, int)]
+        if native and not s.plugins:
+            raise UsageError(f"-l {native[0]} {_NATIVE_NEEDS_PLUGIN}", "crush bench")
+    if s.command == "plugins" and s.explain is not None and s.name is not None:
+        raise UsageError("give NAME or --explain FILE, not both", "crush plugins")
     if s.output is not None and s.stdout:
         raise UsageError("-o and -c both choose the output; give one of them")
     if s.output is not None and len(s.files) > 1:

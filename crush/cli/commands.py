@@ -5,6 +5,11 @@ yet), worked on by a helper thread under the :class:`~.signals.Supervisor`
 (``crush.compress_stream`` / ``crush.decompress_stream``), then committed on
 the main thread. A failed file is reported and the next one is tried; the
 exit status is the worst seen.
+
+Without ``-p`` the library chooses the plugin from each file's first bytes
+(``plugin=None`` goes through). For ``-v`` the CLI keeps those bytes as
+they pass and asks :func:`crush.select_plugin` afterwards why that plugin
+won: the same call on the same bytes, so the reason is the library's own.
 """
 
 from __future__ import annotations
@@ -42,7 +47,11 @@ SUFFIX: Final = ".crush"
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """What one file's operation did: names, byte counts, plugin, seconds."""
+    """What one file's operation did: names, byte counts, plugin, seconds.
+
+    ``head`` is the input's first bytes when the plugin was chosen
+    automatically (for ``-v``), else ``None``.
+    """
 
     source: str
     output: str
@@ -50,6 +59,7 @@ class Result:
     compressed: int
     plugin: str
     seconds: float
+    head: bytes | None = None
 
     def line(self, command: str) -> str:
         """Return the per-file line, e.g. ``a.txt -> a.txt.crush  43.9 %  zstd  212 MB/s``."""
@@ -58,6 +68,31 @@ class Result:
         if command == "test":
             return f"{self.source}: OK  {tail}"
         return f"{self.source} -> {self.output}  {tail}"
+
+
+class _HeadReader(io.RawIOBase):
+    """A read-only stream that keeps a copy of the first *keep* bytes read through it.
+
+    Wraps *raw* without owning it. Not thread-safe (one reader thread).
+    """
+
+    def __init__(self, raw: Any, keep: int) -> None:
+        super().__init__()
+        self._raw = raw
+        self._keep = keep
+        self.head = bytearray()
+
+    def readable(self) -> bool:
+        """Return True: this stream only reads."""
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Return up to *size* bytes from the wrapped stream (all for -1)."""
+        data: bytes = self._raw.read(size) or b""
+        missing = self._keep - len(self.head)
+        if missing > 0 and data:
+            self.head += data[:missing]
+        return data
 
 
 class _NullSink(io.RawIOBase):
@@ -176,8 +211,9 @@ def _compress_work(job: _Job, token: CancelToken) -> StreamStats:
         info = FileInfo(name=os.path.basename(src.path), mtime_ns=src.stat.st_mtime_ns,
                               mode=src.stat.st_mode & 0o7777)
     stats = compress_stream(
-        job.reader, job.target.open(), plugin=s.plugin, level=s.level, threads=s.threads,
-        timeout=s.timeout, cancel=token, file_info=info, registry=job.registry,
+        job.reader, job.target.open(), plugin=s.plugin, level=s.level, prefer=s.prefer,
+        threads=s.threads, timeout=s.timeout, cancel=token, file_info=info,
+        registry=job.registry,
     )
     job.target.finish(files.Metadata.of(src.stat))
     return stats
@@ -216,6 +252,11 @@ def _one(s: Settings, name: str, registry: Registry | None,
         target.prepare()
         bar = make_bar(src.size, os.path.basename(src.name), enabled=s.progress and not s.quiet)
         reader = CountingReader(src.fp, bar.update) if bar is not None else src.fp
+        head = None
+        if s.command == "compress" and s.plugin is None and s.verbose:
+            from ..selection import SAMPLE_SIZE
+
+            reader = head = _HeadReader(reader, SAMPLE_SIZE)
         job = _Job(s, registry, src, target, reader)
         started = time.perf_counter()
         try:
@@ -237,7 +278,7 @@ def _one(s: Settings, name: str, registry: Registry | None,
         files.remove_input(src, target.name)
     if s.command == "compress":
         return Result(src.name, target.name, stats.bytes_in, stats.bytes_out, stats.plugin,
-                      seconds)
+                      seconds, bytes(head.head) if head is not None else None)
     return Result(src.name, target.name, stats.bytes_out, stats.bytes_in, stats.plugin, seconds)
 
 
@@ -246,7 +287,19 @@ def _check_codec(s: Settings, registry: Registry | None) -> None:
     from .. import compress
 
     compress(b"", plugin=s.plugin, level=s.level, threads=1, timeout=s.timeout,
-             registry=registry)
+             prefer=s.prefer, registry=registry)
+
+
+def _why(s: Settings, result: Result, registry: Registry | None) -> str:
+    """Return the ``-v`` line saying why automatic selection chose the file's plugin."""
+    from .. import select_plugin
+
+    assert result.head is not None
+    choice = select_plugin(result.head, prefer=s.prefer, registry=registry)
+    if choice.plugin.name != result.plugin:  # the chosen plugin failed: the default took over
+        return (f"  {result.source}: chose {choice.plugin.name} ({choice.reason}), which "
+                f"failed; {result.plugin} took over")
+    return f"  {result.source}: chose {result.plugin}: {choice.reason}"
 
 
 def _summary(s: Settings, done: list[Result], failed: int) -> str:
@@ -300,6 +353,8 @@ def transform(s: Settings, registry: Registry | None, console: Console,
             continue
         done.append(result)
         console.info(result.line(s.command))
+        if result.head is not None:
+            console.info(_why(s, result, registry))
     if len(names) > 1:
         console.info(_summary(s, done, failed))
 

@@ -1,5 +1,9 @@
 """``inspect`` and ``plugins``: facts about files and plugins as text, JSON or CSV.
 
+``plugins --explain FILE`` reads FILE's first bytes (what automatic
+selection looks at) and prints :func:`crush.select_plugin`'s answer: the
+choice, the reason, the weights and every candidate's figures and score.
+
 ``inspect`` maps each file into memory and hands it to :func:`crush.inspect`,
 which walks only the frame headers and block records: no codec runs, and
 only the pages holding those records are read, so a large file costs little
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from .. import Plugin
     from .. import Registry
     from .. import Report
+    from .. import Selection
 
 CSV_COLUMNS: Final = (
     "file", "frame", "plugin", "plugin_id", "format_version", "block_size", "blocks",
@@ -290,3 +295,100 @@ def plugins(s: Settings, registry: Registry | None, console: Console) -> None:
         console.fail(s.name, exc)
         return
     print(text)
+
+
+def _head(name: str, size: int) -> bytes:
+    """Return the first *size* bytes of input *name* (``-`` is stdin)."""
+    if name == files.STDIO and files.stdin_is_terminal():
+        raise Failure("no input: --explain - reads stdin, which is a terminal; redirect it")
+    src = files.open_source(name, follow=True, special=True)
+    try:
+        parts: list[bytes] = []
+        got = 0
+        while got < size:  # pipes return short reads
+            chunk = src.fp.read(size - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+    finally:
+        src.close()
+
+
+def selection_dict(name: str, prefer: str | None, sampled: int,
+                   choice: Selection) -> dict[str, Any]:
+    """Return an automatic selection as JSON-ready values, candidates best first."""
+    w_t, w_r = choice.weights
+    return {
+        "file": name,
+        "plugin": choice.plugin.name,
+        "reason": choice.reason,
+        "prefer": prefer or "speed",
+        "weights": {"throughput": w_t, "ratio": w_r},
+        "sample_bytes": sampled,
+        "candidates": [
+            {"plugin": c.plugin, "throughput_mb_s": c.throughput, "ratio": c.ratio,
+             "specialist": c.specialist, "score": round(c.score, 6)}
+            for c in choice.candidates
+        ],
+    }
+
+
+def _selection_text(d: dict[str, Any], others: list[str]) -> str:
+    w = d["weights"]
+    lines = [
+        f"{d['file']}: {d['plugin']}",
+        f"  why:     {d['reason']}",
+        f"  weights: throughput {w['throughput']:g}, ratio {w['ratio']:g} "
+        f"(--prefer {d['prefer']})",
+        f"  score:   {w['throughput']:g} * norm(log MB/s) + {w['ratio']:g} * norm(1 - ratio), "
+        "min-max over the candidates",
+        f"  sample:  the first {d['sample_bytes']:,} bytes",
+    ]
+    head = ("PLUGIN", "MB/S", "RATIO", "SCORE", "")
+    rows = [head] + [
+        (c["plugin"], f"{c['throughput_mb_s']:g}", f"{c['ratio']:.3f}", f"{c['score']:.3f}",
+         "specialist" if c["specialist"] else "")
+        for c in d["candidates"]
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    for number, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in
+                                             zip(row[1:4], widths[1:4], strict=True)]
+        mark = "  <- chosen" if number == 1 else ""
+        lines.append(("  " + "  ".join(cells) + "  " + row[4]).rstrip() + mark)
+    if others:
+        why = ("a specialist accepted the input, so general-purpose plugins step aside"
+               if any(c["specialist"] for c in d["candidates"])
+               else "their detect() declined this input")
+        lines.append(f"  not candidates: {', '.join(others)} ({why})")
+    return "\n".join(lines)
+
+
+def explain(s: Settings, registry: Registry | None, console: Console,
+            supervisor: Supervisor) -> None:
+    """Print what automatic selection would choose for ``s.explain`` and why."""
+    import json
+
+    from .. import select_plugin
+    from ..selection import SAMPLE_SIZE
+
+    assert s.explain is not None
+    name = s.explain
+    label = "stdin" if name == files.STDIO else name
+    reg = _registry(registry)
+    try:
+        head = supervisor.run(lambda token: _head(name, SAMPLE_SIZE))
+        choice = select_plugin(head, prefer=s.prefer, registry=reg)
+    except Interrupted:
+        raise
+    except Exception as exc:
+        console.fail(label, exc)
+        return
+    entry = selection_dict(label, s.prefer, len(head), choice)
+    if s.format == "json":
+        print(json.dumps(entry, indent=2))
+        return
+    chosen = {c.plugin for c in choice.candidates}
+    print(_selection_text(entry, [n for n in reg.names() if n not in chosen]))

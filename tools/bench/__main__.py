@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Final
 
 from . import cli
+from . import imports
 from . import latency
+from . import overhead
 from . import peers
 from . import scaling
+from . import selection
 from . import stream
 from . import timeout
 from .common import Benchmark
@@ -35,6 +38,10 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     peers.BENCHMARK,
     stream.BENCHMARK,
     cli.BENCHMARK,
+    imports.BENCHMARK,
+    overhead.BENCHMARK,
+    selection.BENCHMARK,
+    selection.RANDOM_BENCHMARK,
 )
 """Every benchmark, in the order a full run executes them."""
 
