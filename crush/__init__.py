@@ -6,6 +6,8 @@
 True
 """
 
+from typing import TYPE_CHECKING
+
 from ._version import __version__
 from .api import FrameReport
 from .api import Report
@@ -36,11 +38,13 @@ from .registry import plugin_for_id
 from .selection import Candidate
 from .selection import Selection
 from .selection import select_plugin
-from .stream import CrushFile
-from .stream import StreamStats
-from .stream import compress_stream
-from .stream import decompress_stream
-from .stream import open
+
+if TYPE_CHECKING:
+    from .stream import CrushFile
+    from .stream import StreamStats
+    from .stream import compress_stream
+    from .stream import decompress_stream
+    from .stream import open
 
 __all__ = [
     "CancelToken",
@@ -79,3 +83,25 @@ __all__ = [
     "plugin_for_id",
     "select_plugin",
 ]
+
+_STREAM_NAMES = frozenset({"CrushFile", "StreamStats", "compress_stream", "decompress_stream",
+                           "open"})
+
+# The file API (crush.open and friends) loads on first use: most programs that
+# import crush compress bytes, and the CLI's --help should not pay for it.
+# The import stays literal, so PyInstaller and mypy still see the module.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        """Import a streaming name on first use and cache it in the module."""
+        if name not in _STREAM_NAMES:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from . import stream
+
+        value = getattr(stream, name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        """List the public names, including those not loaded yet."""
+        return sorted(set(globals()) | set(__all__))

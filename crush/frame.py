@@ -319,14 +319,18 @@ def _multmodp(a: int, b: int) -> int:
     return p
 
 
-def _x2n_table() -> tuple[int, ...]:
-    table = [1 << 30]  # x^1
-    for _ in range(31):
-        table.append(_multmodp(table[-1], table[-1]))
-    return tuple(table)
-
-
-_X2N: Final = _x2n_table()
+# x^(2^n) mod p for n = 0..31, precomputed (as zlib does) to keep import cheap;
+# tests/test_frame.py checks crc32_combine against zlib.crc32.
+_X2N: Final = (
+    0x40000000, 0x20000000, 0x08000000, 0x00800000,
+    0x00008000, 0xedb88320, 0xb1e6b092, 0xa06a2517,
+    0xed627dae, 0x88d14467, 0xd7bbfe6a, 0xec447f11,
+    0x8e7ea170, 0x6427800e, 0x4d47bae0, 0x09fe548f,
+    0x83852d0f, 0x30362f1a, 0x7b5a9cc3, 0x31fec169,
+    0x9fec022a, 0x6c8dedc4, 0x15d6874d, 0x5fde7a4e,
+    0xbad90e37, 0x2e4e5eef, 0x4eaba214, 0xa8a472c0,
+    0x429a969e, 0x148d302a, 0xc40ba6d0, 0xc4e22c3c,
+)
 
 
 @lru_cache(maxsize=64)
