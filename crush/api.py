@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import NamedTuple
 from typing import final
 
@@ -32,6 +34,22 @@ def _view(data: object, what: str) -> memoryview:
     if not view.c_contiguous:
         raise ConfigError(f"{what} needs a contiguous buffer")
     return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def _collect(parts: Iterable[Buffer]) -> bytes:
+    """Return the concatenation of *parts*.
+
+    Each part is written into a BytesIO as it comes, so its buffer is freed
+    at once and getvalue() hands over the result without a final copy. A
+    ``b"".join`` at the end keeps every block alive and then copies them all
+    (64 MiB, decompression, same process, alternating: zstd 100 -> 82 ms at
+    one thread, 75 -> 73 ms at two; lz4 83 -> 61 and 86 -> 69 ms).
+    """
+    out = io.BytesIO()
+    write = out.write
+    for part in parts:
+        write(part)
+    return out.getvalue()
 
 
 def compress(
@@ -82,20 +100,15 @@ def compress(
     compressor = engine.Compressor(
         chosen, level, opts, block_size=size, info=file_info, size_hint=len(view)
     )
-    # Written as they come, so each block's copy overlaps the codec work on
-    # the next ones and its buffer is freed at once; getvalue() then hands
-    # over the BytesIO's buffer without another copy (CPython).
-    out = io.BytesIO()
-    write = out.write
-    try:
+    def frame_parts() -> Iterator[Buffer]:
         for start in range(0, len(view), size):
-            for part in compressor.feed(view[start : start + size]):
-                write(part)
-        for part in compressor.finish():
-            write(part)
+            yield from compressor.feed(view[start : start + size])
+        yield from compressor.finish()
+
+    try:
+        return _collect(frame_parts())
     finally:
         compressor.close()
-    return out.getvalue()
 
 
 def decompress(
@@ -127,14 +140,10 @@ def decompress(
     view = _view(data, "decompress()")
     opts = options(registry, threads, timeout, cancel, isolation)
     decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
-    out = io.BytesIO()  # see compress(): no final join of every block
-    write = out.write
     try:
-        for block in decoder:
-            write(block)
+        return _collect(decoder)
     finally:
         decoder.close()
-    return out.getvalue()
 
 
 @final
