@@ -34,13 +34,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -53,51 +50,16 @@ from .common import Row
 from .common import corpus
 from .common import median
 from .common import table
+from .interpreters import command_timer
+from .interpreters import env_for
+from .interpreters import uncached_copy
 
 TITLE: Final = "CLI: start-up time and overhead per file"
 GOAL: Final = "--version/--help ≤ 40 ms over python -c pass; a file within 10 % of the library"
 STARTUP_GOAL_MS: Final = 40.0
 OVERHEAD_GOAL: Final = 0.10
-REPO: Final = Path(__file__).resolve().parents[2]
 PLUGIN: Final = "deflate"
 """The plugin both sides of the per-file comparison use (the CLI through ``-p``)."""
-
-
-def _env(pycache: Path | None, root: Path = REPO) -> dict[str, str]:
-    """Return the environment for a run importing crush from *root*.
-
-    With *pycache*, ``.pyc`` files are written to and read from that private
-    directory; without, nothing is written (and *root* should hold no
-    ``__pycache__``, see :func:`_uncached_copy`).
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRUSH_")}
-    env["PYTHONPATH"] = str(root)
-    if pycache is None:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env.pop("PYTHONPYCACHEPREFIX", None)
-    else:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(pycache)
-    return env
-
-
-def _uncached_copy(workdir: Path) -> Path:
-    """Copy the crush package without any ``__pycache__``; return the directory holding it."""
-    root = workdir / "uncached"
-    shutil.copytree(REPO / "crush", root / "crush", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return root
-
-
-def _timer(argv: Sequence[str], env: dict[str, str], cwd: Path) -> Callable[[], float]:
-    # cwd matters: ``python -m`` puts it first on sys.path.
-    def once() -> float:
-        start = time.perf_counter()
-        subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=True)
-        return time.perf_counter() - start
-
-    return once
 
 
 def startup(reps: int, workdir: Path) -> list[Row]:
@@ -110,10 +72,10 @@ def startup(reps: int, workdir: Path) -> list[Row]:
         "crush --help": [py, "-m", "crush", "--help"],
     }
     rows: list[Row] = []
-    states = (("cached", _env(workdir / "pycache")),
-              ("uncached", _env(None, _uncached_copy(workdir))))
+    states = (("cached", env_for(workdir / "pycache")),
+              ("uncached", env_for(None, uncached_copy(workdir))))
     for state, env in states:
-        timers = {name: _timer(argv, env, workdir) for name, argv in commands.items()}
+        timers = {name: command_timer(argv, env, workdir) for name, argv in commands.items()}
         for timer in timers.values():
             timer()  # warm-up: page cache, and the .pyc files when cached
         samples: dict[str, list[float]] = {name: [] for name in commands}
@@ -157,7 +119,7 @@ def _library(op: str, source: Path, target: Path, *, fsync: bool) -> Callable[[]
 
 def per_file(size: int, reps: int, workdir: Path) -> list[Row]:
     """Time compressing and decompressing one file by the CLI and by the library."""
-    env = _env(workdir / "pycache")
+    env = env_for(workdir / "pycache")
     plain = workdir / "cli-input.bin"
     plain.write_bytes(corpus(size))
     packed = workdir / "cli-input.bin.crush"
@@ -172,10 +134,10 @@ def per_file(size: int, reps: int, workdir: Path) -> list[Row]:
     rows: list[Row] = []
     for op, source, argv in cases:
         timers = (
-            _timer(argv, env, workdir),
+            command_timer(argv, env, workdir),
             _library(op, source, workdir / f"lib-out-{op}", fsync=False),
             _library(op, source, workdir / f"lib-out-{op}", fsync=True),
-            _timer([sys.executable, "-c", "import crush"], env, workdir),
+            command_timer([sys.executable, "-c", "import crush"], env, workdir),
         )
         for timer in timers:
             timer()  # warm-up: page cache, pool threads, codec imports, .pyc files

@@ -28,14 +28,10 @@ Run alone with ``python -m tools.bench.imports [--quick]``.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -45,11 +41,13 @@ from .common import Row
 from .common import median
 from .common import percentile
 from .common import table
+from .interpreters import command_timer
+from .interpreters import env_for
+from .interpreters import uncached_copy
 
 TITLE: Final = "import crush vs importlib.metadata.entry_points()"
 GOAL_SHARE: Final = 0.5
 GOAL: Final = "import crush adds at most half of what entry_points() adds to python -c pass"
-REPO: Final = Path(__file__).resolve().parents[2]
 ENTRY_POINTS: Final = "importlib.metadata.entry_points()"
 COMMANDS: Final = {
     "python -c pass": "pass",
@@ -60,40 +58,9 @@ COMMANDS: Final = {
 }
 
 
-def _env(pycache: Path | None, root: Path) -> dict[str, str]:
-    """Return the environment importing crush from *root*, with or without a .pyc cache."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRUSH_")}
-    env["PYTHONPATH"] = str(root)
-    if pycache is None:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env.pop("PYTHONPYCACHEPREFIX", None)
-    else:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(pycache)
-    return env
-
-
-def _uncached_root(workdir: Path) -> Path:
-    root = workdir / "imports-uncached"
-    shutil.copytree(REPO / "crush", root / "crush", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return root
-
-
-def _timer(code: str, env: dict[str, str], cwd: Path) -> Callable[[], float]:
-    argv = [sys.executable, "-c", code]
-
-    def once() -> float:
-        start = time.perf_counter()
-        subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=True)
-        return time.perf_counter() - start
-
-    return once
-
-
 def _state_rows(state: str, env: dict[str, str], cwd: Path, reps: int) -> list[Row]:
-    timers = {name: _timer(code, env, cwd) for name, code in COMMANDS.items()}
+    timers = {name: command_timer([sys.executable, "-c", code], env, cwd)
+              for name, code in COMMANDS.items()}
     for timer in timers.values():
         timer()  # warm-up: page cache, and the .pyc files when cached
     samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
@@ -148,9 +115,10 @@ def _loaded(env: dict[str, str], cwd: Path) -> str:
 def rows(quick: bool, workdir: Path) -> tuple[list[Row], list[str]]:
     """Return the rows and notes of this benchmark, using *workdir* for scratch files."""
     reps = 11 if quick else 21
-    cached = _env(workdir / "imports-pycache", REPO)
+    cached = env_for(workdir / "imports-pycache")
     out: list[Row] = []
-    for state, env in (("cached", cached), ("uncached", _env(None, _uncached_root(workdir)))):
+    uncached = env_for(None, uncached_copy(workdir, "imports-uncached"))
+    for state, env in (("cached", cached), ("uncached", uncached)):
         out += _state_rows(state, env, workdir, reps)
     count = "import importlib.metadata as m; print(len(list(m.distributions())))"
     dists = subprocess.run([sys.executable, "-c", count], env=cached, cwd=workdir,
