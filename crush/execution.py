@@ -216,8 +216,9 @@ class _Pool:
             self._warned.update(fresh)
         for plugin in fresh:
             warn(
-                "a call to plugin %r did not return after its deadline; its worker thread "
-                "was abandoned and replaced (crush.diagnostics() counts them)",
+                "a call to plugin %r did not return after its deadline or cancellation; "
+                "its worker thread was abandoned and replaced (crush.diagnostics() counts "
+                "them)",
                 plugin,
             )
         return counts
@@ -423,12 +424,23 @@ class PoolRunner(Generic[T]):
                 deadline.expire()
 
     def close(self) -> None:
-        """Cancel jobs not yet taken; abandon workers stuck past the deadline."""
+        """Cancel jobs not yet taken; abandon workers stuck past the deadline.
+
+        After a cancellation (or an error) before the deadline, jobs still
+        running get :data:`STUCK_AFTER` seconds to notice the cancelled token;
+        workers still inside them then are abandoned and replaced too, so a
+        plugin that ignores cancellation cannot eat the pool's capacity.
+        """
         self._unlink()
         if len(self):
             self._deadline.token.cancel()
             if time.monotonic() >= self._deadline.expires:
                 _POOL.abandon(self._call)
+            else:
+                call = self._call
+                timer = threading.Timer(STUCK_AFTER, _POOL.abandon, (call,))
+                timer.daemon = True
+                timer.start()
 
 
 Runner = InlineRunner[T] | PoolRunner[T]

@@ -302,3 +302,23 @@ def test_small_builtin_inputs_run_inline_and_others_on_the_pool() -> None:
     assert seen[-1] != threading.get_ident(), "third-party plugins always run on a worker"
     inline = execution.InlineRunner
     assert inline is not None
+
+
+def test_a_cancelled_call_does_not_keep_a_hung_worker() -> None:
+    stuck = IgnoresCancel("stuck-d", 0xAD)
+    reg = registry(stuck)
+    token = crush.CancelToken()
+    threading.Timer(0.2, token.cancel).start()
+    try:
+        with pytest.raises(crush.CancelledError):
+            crush.compress(b"x" * 100, plugin="stuck-d", cancel=token, timeout=60, registry=reg)
+        assert stuck.entered.is_set()
+        # It ignored the cancellation: after the grace its worker is set adrift,
+        # replaced, and counted once it has been stuck long enough.
+        report = diagnostics_for("stuck-d", stuck=1)
+        assert report.stuck == 1
+        data = os.urandom(1 << 20) * 2
+        assert crush.decompress(crush.compress(data, threads=2, registry=reg),
+                                registry=reg) == data
+    finally:
+        stuck.release()
