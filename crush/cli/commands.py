@@ -138,9 +138,17 @@ def _plan_compress(s: Settings, name: str) -> tuple[files.Source, files.Target, 
     if name != files.STDIO and name.endswith(SUFFIX) and not s.force:
         raise Failure(f"already has the {SUFFIX} suffix — unchanged; use -f to compress it again")
     src = files.open_source(name, follow=s.force, buffering=0)
+    return _plan_output(s, src, name, lambda: name + SUFFIX, to_terminal_ok=False)
+
+
+def _plan_output(
+    s: Settings, src: files.Source, name: str, default: Callable[[], str], *,
+    to_terminal_ok: bool,
+) -> tuple[files.Source, files.Target, bool]:
+    """Plan where *src* goes and whether to remove it; close *src* on refusal."""
     try:
-        target = files.plan_target(_output_path(s, name, lambda: name + SUFFIX), force=s.force)
-        if target.is_terminal() and not s.force:
+        target = files.plan_target(_output_path(s, name, default), force=s.force)
+        if not to_terminal_ok and target.is_terminal() and not s.force:
             raise Failure("compressed data not written to a terminal; redirect the output "
                           "(crush < IN > OUT), use -o PATH, or -f to force it")
         _refuse_same(src, target)
@@ -162,16 +170,7 @@ def _plan_decompress(s: Settings, name: str) -> tuple[files.Source, files.Target
         raise Failure(f"does not end in {SUFFIX}, so the output has no name — unchanged; name "
                       "it with -o PATH or write to stdout with -c")
     src = files.open_source(name, follow=s.force)
-    try:
-        target = files.plan_target(_output_path(s, name, lambda: name[: -len(SUFFIX)]),
-                                   force=s.force)
-        _refuse_same(src, target)
-        remove = not (s.keep or src.path is None or target.keeps_input)
-        _refuse_links(s, src, remove)
-    except BaseException:
-        src.close()
-        raise
-    return src, target, remove
+    return _plan_output(s, src, name, lambda: name[: -len(SUFFIX)], to_terminal_ok=True)
 
 
 def _plan_test(s: Settings, name: str) -> tuple[files.Source, files.Target, bool]:

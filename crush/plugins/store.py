@@ -14,6 +14,7 @@ from typing import final
 from ..contract import Buffer
 from ..contract import CancelToken
 from ..contract import PluginMetadata
+from ..frame import is_frame_start
 from ._util import check_size
 
 # (offset, magic, format) for formats that are already compressed.
@@ -32,7 +33,6 @@ MAGICS: Final = (
     (0, b"\xfd7zXZ\x00", "xz"),
     (0, b"7z\xbc\xaf\x27\x1c", "7z"),
     (0, b"\x04\x22\x4d\x18", "lz4"),
-    (0, b"CR\x01", "crush"),
 )
 
 ENTROPY_SAMPLE: Final = 4096
@@ -45,6 +45,8 @@ def compressed_format(header: bytes) -> str | None:
     for offset, magic, name in MAGICS:
         if header[offset : offset + len(magic)] == magic:
             return name
+    if is_frame_start(header):
+        return "crush"
     if header[:4] == b"RIFF" and header[8:12] == b"WEBP":
         return "webp"
     if header[:3] == b"BZh" and header[3:4].isdigit() and header[3:4] != b"0":

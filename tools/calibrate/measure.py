@@ -33,19 +33,17 @@ is off while timing.
 
 from __future__ import annotations
 
-import gc
 import math
 import statistics
 import time
-from collections.abc import Iterator
 from collections.abc import Mapping
-from contextlib import contextmanager
 from typing import Final
 from typing import NamedTuple
 from typing import final
 
 import crush
 from crush.selection import SAMPLE_SIZE
+from tools.bench.common import quiet_gc
 
 RATIO_BY_DEFINITION: Final[Mapping[str, float]] = {"store": 1.0}
 """Plugins whose ratio is fixed by what they are, not measured (store keeps data as is)."""
@@ -80,18 +78,6 @@ class Measurement(NamedTuple):
 
 class CalibrationError(Exception):
     """A plugin could not be measured (its codec is missing, or it fell back)."""
-
-
-@contextmanager
-def _gc_off() -> Iterator[None]:
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def accepted_files(plugin: crush.Plugin, corpus: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -174,7 +160,7 @@ def measure(
         share = budget / seconds
         pieces = [d[: max(MIN_SLICE, math.ceil(len(d) * share))] for d in pieces]
     sliced = sum(len(p) for p in pieces)
-    with _gc_off():
+    with quiet_gc():
         # The ratio pass was cold (first calls); time one warm pass to size the runs.
         loops = max(1, round(budget / max(_timed_run(plugin.name, pieces, 1, registry), 1e-6)))
         speeds = [loops * sliced / _timed_run(plugin.name, pieces, loops, registry) / 1e6
