@@ -150,3 +150,41 @@ def run_on_pty(
         if stdin_path:
             stdin.close()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, error), seen
+
+
+def temporary_output(pid: int, directory: Path) -> bool:
+    """Return True when process *pid* holds a temporary output file open in *directory*.
+
+    Linux: an O_TMPFILE shows in /proc/PID/fd as ``DIR/#INODE (deleted)``, the
+    named fallback as ``DIR/.NAME.RANDOM.crush-tmp``.
+    """
+    where = os.path.realpath(directory)
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if os.path.dirname(target) == where and (target.endswith(" (deleted)")
+                                                 or target.endswith(".crush-tmp")):
+            return True
+    return False
+
+
+def opened(pid: int, path: Path) -> bool:
+    """Return True when process *pid* has *path* open."""
+    want = os.path.realpath(path)
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == want:
+                return True
+        except OSError:
+            continue
+    return False
