@@ -262,6 +262,7 @@ def test_timeout_leaves_nothing(tmp_path: Path, txt: Path, data: bytes) -> None:
                                           "a.txt"), timeout=60)
     assert proc.returncode == 1
     assert "did not finish within the 0.5 s deadline" in err(proc)
+    assert "raise it with --timeout SECONDS" in err(proc) and "timeout=" not in err(proc)
     _unchanged(tmp_path, ["a.txt"], txt, data)
 
 

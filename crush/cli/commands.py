@@ -30,6 +30,7 @@ from .messages import FAILED
 from .messages import USAGE
 from .messages import Console
 from .messages import Failure
+from .messages import escape
 from .messages import ratio
 from .messages import size
 from .messages import speed
@@ -68,8 +69,8 @@ class Result:
         tail = (f"{ratio(self.compressed, self.original)}  {self.plugin}  "
                 f"{speed(self.original, self.seconds)}")
         if command == "test":
-            return f"{self.source}: OK  {tail}"
-        return f"{self.source} -> {self.output}  {tail}"
+            return f"{escape(self.source)}: OK  {tail}"
+        return f"{escape(self.source)} -> {escape(self.output)}  {tail}"
 
 
 class _HeadReader(io.RawIOBase):
@@ -279,13 +280,25 @@ def _decompress_work(job: _Job, token: CancelToken) -> StreamStats:
         meta = targets.Metadata.of(src.stat)
         if stored is not None:
             meta = targets.Metadata(
-                mode=stored.mode & 0o777 if stored.mode is not None else meta.mode,
+                mode=_stored_mode(stored.mode) if stored.mode is not None else meta.mode,
                 mtime_ns=stored.mtime_ns if stored.mtime_ns is not None else meta.mtime_ns,
                 atime_ns=None if stored.mtime_ns is not None else meta.atime_ns,
                 uid=meta.uid, gid=meta.gid,
             )
         job.target.finish(meta)
     return stats
+
+
+def _stored_mode(mode: int) -> int:
+    """Return the permission bits to give a file whose frame stores *mode*.
+
+    As tar does: root gets the stored bits, anyone else has the umask
+    applied, so a stored 0777 becomes 0755 under umask 022.
+    """
+    mode &= 0o777
+    if getattr(os, "geteuid", lambda: 0)() != 0:
+        mode &= ~targets.umask()
+    return mode
 
 
 _PLANS: Final = {"compress": _plan_compress, "decompress": _plan_decompress, "test": _plan_test}
@@ -348,9 +361,9 @@ def _why(s: Settings, result: Result, registry: Registry | None) -> str:
     assert result.head is not None
     choice = select_plugin(result.head, prefer=s.prefer, registry=registry)
     if choice.plugin.name != result.plugin:  # the chosen plugin failed: the default took over
-        return (f"  {result.source}: chose {choice.plugin.name} ({choice.reason}), which "
+        return (f"  {escape(result.source)}: chose {choice.plugin.name} ({choice.reason}), which "
                 f"failed; {result.plugin} took over")
-    return f"  {result.source}: chose {result.plugin}: {choice.reason}"
+    return f"  {escape(result.source)}: chose {result.plugin}: {choice.reason}"
 
 
 def _summary(s: Settings, done: list[Result], failed: int) -> str:
