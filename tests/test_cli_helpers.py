@@ -152,6 +152,21 @@ def run_on_pty(
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, error), seen
 
 
+def open_files(pid: int) -> list[str]:
+    """Return what process *pid* has open, as /proc/PID/fd shows it (empty once it ended)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    targets = []
+    for fd in fds:
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return targets
+
+
 def temporary_output(pid: int, directory: Path) -> bool:
     """Return True when process *pid* holds a temporary output file open in *directory*.
 
@@ -159,32 +174,10 @@ def temporary_output(pid: int, directory: Path) -> bool:
     named fallback as ``DIR/.NAME.RANDOM.crush-tmp``.
     """
     where = os.path.realpath(directory)
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if os.path.dirname(target) == where and (target.endswith(" (deleted)")
-                                                 or target.endswith(".crush-tmp")):
-            return True
-    return False
+    return any(os.path.dirname(t) == where and t.endswith((" (deleted)", ".crush-tmp"))
+               for t in open_files(pid))
 
 
 def opened(pid: int, path: Path) -> bool:
     """Return True when process *pid* has *path* open."""
-    want = os.path.realpath(path)
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == want:
-                return True
-        except OSError:
-            continue
-    return False
+    return os.path.realpath(path) in open_files(pid)

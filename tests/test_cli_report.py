@@ -155,3 +155,13 @@ def test_plugins_follow_crush_timeout(tmp_path: Path) -> None:
     by_name = {p["name"]: p for p in doc["plugins"]}
     assert by_name["lzma"]["timeout_s"] == 120.0  # the plugin's own timeout wins
     assert doc["plugins"][0]["timeout_s"] in (7.0, 30.0)
+
+
+def test_inspect_json_stays_valid_when_a_later_frame_is_damaged(tmp_path: Path) -> None:
+    good = crush.compress(b"first frame\n" * 1000, plugin="lz4")
+    (tmp_path / "cut.crush").write_bytes(good + good[:-5])
+    proc = run("inspect", "--json", "cut.crush", cwd=tmp_path)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)  # frames stream out, and the document still closes
+    assert len(doc[0]["frames"]) == 1 and "truncated" in doc[0]["error"]
+    assert "crush: cut.crush: crush data is truncated" in err(proc)

@@ -340,3 +340,21 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
                               check=False)
         assert proc.stderr == b"", (stage, proc.stderr)
         assert int(proc.stdout) in (0, 1), stage
+
+
+def test_recursive_never_follows_links(tmp_path: Path) -> None:
+    # -r on a tree holding a link to another directory (or file) leaves the
+    # link's target alone, as gzip -r does.
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "key").write_bytes(b"elsewhere\n")
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "a").write_bytes(b"a\n")
+    (tree / "link").symlink_to(tmp_path / "secret")
+    (tree / "sub" / "filelink").symlink_to(tmp_path / "secret" / "key")
+    proc = run("-r", "tree", cwd=tmp_path)
+    assert proc.returncode == 0, err(proc)
+    assert listing(tmp_path / "secret") == ["key"]
+    assert listing(tree / "sub") == ["a.crush", "filelink"]
+    assert run("-dr", "tree", cwd=tmp_path).returncode == 0
+    assert (tree / "sub" / "a").read_bytes() == b"a\n"

@@ -6,7 +6,7 @@ yet), worked on by a helper thread under the :class:`~.signals.Supervisor`
 the main thread. A failed file is reported and the next one is tried; the
 exit status is the worst seen.
 
-Without ``-p`` the library chooses the plugin from each file's first bytes
+Without ``-m`` the library chooses the plugin from each file's first bytes
 (``plugin=None`` goes through). For ``-v`` the CLI keeps those bytes as
 they pass and asks :func:`crush.select_plugin` afterwards why that plugin
 won: the same call on the same bytes, so the reason is the library's own.
@@ -18,6 +18,7 @@ import io
 import os
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
@@ -141,11 +142,15 @@ def _refuse_links(s: Settings, src: files.Source, remove: bool) -> None:
                       "removing it would not free the data; use -k to keep it or -f")
 
 
-def _plan_compress(s: Settings, name: str) -> tuple[files.Source, targets.Target, bool]:
+Plan = tuple[files.Source, targets.Target, bool]
+
+
+def _plan_compress(s: Settings, name: str, directory: files.Directory | None) -> Plan:
     if name != files.STDIO and name.endswith(s.suffix) and not s.force:
         raise Failure(f"already has the {s.suffix} suffix — unchanged; use -f to compress it "
                       "again")
-    src = files.open_source(name, follow=s.force, buffering=0, removable=True)
+    src = files.open_source(name, follow=s.force, buffering=0, removable=True,
+                            directory=directory)
     return _plan_output(s, src, name, lambda: name + s.suffix, to_terminal_ok=False)
 
 
@@ -156,7 +161,12 @@ def _plan_output(
     """Plan where *src* goes and whether to remove it; close *src* on refusal."""
     target: targets.Target | None = None
     try:
-        target = targets.plan_target(_output_path(s, name, default), force=s.force)
+        path = _output_path(s, name, default)
+        # A name derived from the input's lands in the input's directory, as
+        # opened before reading: no second resolution of the path to race with.
+        beside = src.directory if (s.output is None and src.directory is not None
+                                   and os.path.dirname(path) == os.path.dirname(name)) else None
+        target = targets.plan_target(path, force=s.force, beside=beside)
         if not to_terminal_ok and target.is_terminal() and not s.force:
             raise Failure("compressed data not written to a terminal; redirect the output "
                           "(crush < IN > OUT), use -o PATH, or -f to force it")
@@ -174,7 +184,7 @@ def _plan_output(
     return src, target, remove
 
 
-def _plan_decompress(s: Settings, name: str) -> tuple[files.Source, targets.Target, bool]:
+def _plan_decompress(s: Settings, name: str, directory: files.Directory | None) -> Plan:
     if name == files.STDIO and files.stdin_is_terminal() and not s.force:
         raise Failure("compressed data not read from a terminal; redirect the input "
                       "(crush -d < FILE.crush) or use -f to force it")
@@ -185,7 +195,7 @@ def _plan_decompress(s: Settings, name: str) -> tuple[files.Source, targets.Targ
     if not named and not free and not s.restore_name:
         raise Failure(f"does not end in {suffix}, so the output has no name — unchanged; name "
                       "it with -o PATH or write to stdout with -c")
-    src = files.open_source(name, follow=s.force, removable=True)
+    src = files.open_source(name, follow=s.force, removable=True, directory=directory)
     default = lambda: name[: -len(suffix)]  # noqa: E731
     if s.restore_name and not free and src.path is not None:
         try:
@@ -222,11 +232,12 @@ def safe_name(name: str) -> bool:
             and not any(sep in name for sep in separators))
 
 
-def _plan_test(s: Settings, name: str) -> tuple[files.Source, targets.Target, bool]:
+def _plan_test(s: Settings, name: str, directory: files.Directory | None) -> Plan:
     if name == files.STDIO and files.stdin_is_terminal() and not s.force:
         raise Failure("compressed data not read from a terminal; redirect the input "
                       "(crush -t < FILE.crush) or use -f to force it")
-    return files.open_source(name, follow=True, special=True), targets.Target(), False
+    src = files.open_source(name, follow=True, special=True, directory=directory)
+    return src, targets.Target(), False
 
 
 def _stored_info(fp: Any) -> FileInfo | None:
@@ -304,9 +315,14 @@ def _stored_mode(mode: int) -> int:
 _PLANS: Final = {"compress": _plan_compress, "decompress": _plan_decompress, "test": _plan_test}
 
 
-def _one(s: Settings, name: str, registry: Registry | None,
-         supervisor: Supervisor) -> Result:
-    src, target, remove = _PLANS[s.command](s, name)
+def _one(s: Settings, name: str, registry: Registry | None, supervisor: Supervisor,
+         directory: files.Directory | None = None) -> Result:
+    try:
+        src, target, remove = _PLANS[s.command](s, name, directory)
+    except BaseException:
+        if directory is not None:  # refused before open_source took it over
+            directory.close()
+        raise
     committed = False
     work = _compress_work if s.command == "compress" else _decompress_work
     try:
@@ -415,25 +431,28 @@ def _resolve(s: Settings, registry: Registry | None, console: Console,
     return s
 
 
-def expand(s: Settings, console: Console) -> list[str]:
-    """Return the files to work on: -r replaces each directory by the files under it."""
-    if not s.recursive:
-        return list(s.files or (files.STDIO,))
-    names: list[str] = []
+Item = tuple[str, "files.Directory | None"]
+
+
+def expand(s: Settings, console: Console) -> Iterator[Item]:
+    """Yield the files to work on: -r replaces each directory by the files under it.
+
+    Lazily, so each walked file's open directory is used (and closed) before
+    the next one is opened.
+    """
+    from .walk import files_under
+
+    def keep(base: str) -> bool:
+        # Compressing skips what already has the suffix (gzip -r does too);
+        # decompressing and testing take only that.
+        return base.endswith(s.suffix) != (s.command == "compress")
+
     for name in s.files or (files.STDIO,):
-        if name == files.STDIO or not os.path.isdir(name) or os.path.islink(name):
-            names.append(name)
+        if not s.recursive or name == files.STDIO or not os.path.isdir(name) \
+                or os.path.islink(name):
+            yield name, None
             continue
-        for root, dirs, found in os.walk(name, onerror=lambda exc: console.fail(
-                exc.filename, exc)):
-            dirs.sort()
-            for base in sorted(found):
-                if s.command == "compress" and base.endswith(s.suffix):
-                    continue  # already compressed: gzip -r skips these silently too
-                if s.command != "compress" and not base.endswith(s.suffix):
-                    continue
-                names.append(os.path.join(root, base))
-    return names
+        yield from files_under(name, keep, lambda exc: console.fail(exc.filename, exc))
 
 
 def transform(s: Settings, registry: Registry | None, console: Console,
@@ -444,14 +463,13 @@ def transform(s: Settings, registry: Registry | None, console: Console,
         if resolved is None:
             return
         s = resolved
-    names = expand(s, console)
     done: list[Result] = []
     failed = 0
-    for name in names:
+    for name, directory in expand(s, console):
         supervisor.check()
         label = "stdin" if name == files.STDIO else name
         try:
-            result = _one(s, name, registry, supervisor)
+            result = _one(s, name, registry, supervisor, directory)
         except Interrupted:
             raise
         except BrokenPipeError:
@@ -467,7 +485,7 @@ def transform(s: Settings, registry: Registry | None, console: Console,
         console.detail(result.line(s.command))
         if result.head is not None:
             console.detail(_why(s, result, registry))
-    if len(names) > 1:
+    if len(done) + failed > 1:
         console.detail(_summary(s, done, failed))
 
 

@@ -85,6 +85,10 @@ class Directory:
             finally:
                 os.close(fd)
 
+    def dup(self) -> Directory:
+        """Return another handle on the same directory (closed separately)."""
+        return Directory(self.where, os.dup(self.fd) if self.fd is not None else None)
+
     def close(self) -> None:
         """Close the directory descriptor (idempotent)."""
         if self.fd is not None:
@@ -187,17 +191,23 @@ def _open_directory(path: str) -> tuple[Directory, str]:
 
 
 def open_source(path: str, *, follow: bool, special: bool = False,
-                buffering: int = -1, removable: bool = False) -> Source:
+                buffering: int = -1, removable: bool = False,
+                directory: Directory | None = None) -> Source:
     """Open input *path* (``-`` is stdin) after refusing what crush must not touch.
 
     *follow* allows a symbolic link; *special* allows devices and FIFOs (for
     commands that only read). *removable* keeps the input's directory open
     for :func:`remove_input` (close it with :meth:`Source.release`).
-    Raises :class:`Failure` (exit status 2).
+    *directory*, when given, is *path*'s directory already open (from
+    ``-r``'s walk); the source takes it over. Raises :class:`Failure`
+    (exit status 2).
     """
     if path == STDIO:
         return _stdin(buffering)
-    directory, base = _open_directory(path)
+    if directory is None:
+        directory, base = _open_directory(path)
+    else:
+        base = os.path.basename(path)
     try:
         _refuse_by_lstat(directory, base, follow)
         fd = _open_fd(directory, base, follow)

@@ -117,7 +117,7 @@ def _rules() -> tuple[tuple[type[BaseException], int, Callable[[BaseException], 
         (FormatError, FAILED, lambda exc: f"not crush data: {exc}"),
         (CrushError, FAILED, str),
         (OSError, FAILED, _os_error),
-        (MemoryError, FAILED, lambda exc: "out of memory; use fewer threads (-T) or free memory"),
+        (MemoryError, FAILED, lambda exc: "out of memory; use fewer threads (-p N) or free memory"),
     )
 
 

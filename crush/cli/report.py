@@ -30,6 +30,7 @@ from .messages import Console
 from .messages import Failure
 from .messages import csv_cell
 from .messages import escape
+from .messages import explain as explain_error
 from .messages import ratio
 from .messages import size
 from .signals import Interrupted
@@ -190,14 +191,17 @@ class _Printer:
             row = dict(f, file=name, frame=number, block_crc32=" ".join(f["block_crc32"]))
             self._csv.writerow([csv_cell(row[c]) for c in CSV_COLUMNS])
 
-    def end_file(self, name: str, totals: _Totals) -> None:
-        """Close file *name*'s report with its totals."""
+    def end_file(self, name: str, totals: _Totals, error: str | None = None) -> None:
+        """Close file *name*'s report with its totals (and the *error* that cut it short)."""
         if self.format == "text":
-            print(totals.line(name), flush=True)
+            if error is None:  # else the error line on stderr ends the report
+                print(totals.line(name), flush=True)
         elif self.format == "json":
             import json
 
             rest = {k: v for k, v in totals.dict(name).items() if k != "file"}
+            if error is not None:  # keeps the document valid after a damaged frame
+                rest["error"] = error
             body = json.dumps(rest, indent=2)[1:-2].replace("\n", "\n  ")
             sys.stdout.write("\n  ]," + body + "\n}")
         self.entries += 1
@@ -210,6 +214,7 @@ class _Printer:
 
 
 def _inspect_one(name: str, label: str, registry: Registry | None, printer: _Printer) -> None:
+    from .. import CrushError
     from ..api import inspect_stream
 
     src = _open_report_source(name)
@@ -219,9 +224,14 @@ def _inspect_one(name: str, label: str, registry: Registry | None, printer: _Pri
         # The first frame is checked before anything is printed, so a file
         # that is not crush data leaves no partial entry.
         frames = inspect_stream(src.fp, max_crcs=keep, registry=registry)
-        for number, frame in enumerate(frames, 1):
-            totals.add(frame)
-            printer.frame(label, number, frame)
+        try:
+            for number, frame in enumerate(frames, 1):
+                totals.add(frame)
+                printer.frame(label, number, frame)
+        except CrushError as exc:
+            if totals.frames:  # frames were printed: close the entry, then report
+                printer.end_file(label, totals, explain_error(exc)[1])
+            raise
         printer.end_file(label, totals)
     finally:
         src.close()

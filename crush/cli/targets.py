@@ -334,15 +334,20 @@ def _links_to_device(directory: Directory, base: str) -> bool:
     return not (stat.S_ISREG(followed.st_mode) or stat.S_ISDIR(followed.st_mode))
 
 
-def plan_target(path: str, *, force: bool) -> Target:
-    """Return where output *path* (``-`` is stdout) goes; refuse to clobber without *force*."""
+def plan_target(path: str, *, force: bool, beside: Directory | None = None) -> Target:
+    """Return where output *path* (``-`` is stdout) goes; refuse to clobber without *force*.
+
+    *beside* is the input's open directory when *path* is in it (a name
+    derived from the input's): the output then goes to that very directory,
+    whatever its path resolves to by now.
+    """
     if path == STDIO:
         return Target()
     where, base = os.path.split(path)
     if not base:
         raise Failure(f"the output {path} is a directory; name a file with -o PATH")
     try:
-        directory = Directory.open(where)
+        directory = beside.dup() if beside is not None else Directory.open(where)
     except OSError as exc:
         raise Failure(f"cannot write {path}: {exc.strerror}; write elsewhere with -o PATH "
                       "or -c") from None
