@@ -326,3 +326,21 @@ def test_no_temporary_files_survive_success(tmp_path: Path, txt: Path) -> None:
     assert listing(tmp_path) == ["a.txt"]
     assert not any(name.endswith(".crush-tmp") for name in listing(tmp_path))
 
+
+
+@pytest.mark.parametrize("args", [("-k",), ("-k", "-f")], ids=["new", "replace"])
+def test_named_temporary_fallback(tmp_path: Path, txt: Path, data: bytes,
+                                  monkeypatch: pytest.MonkeyPatch,
+                                  args: tuple[str, ...]) -> None:
+    # Where O_TMPFILE is missing, a hidden named file stands in; success leaves none.
+    from crush.cli import main
+    from crush.cli import targets
+
+    monkeypatch.setattr(targets, "_O_TMPFILE", 0)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt.crush").write_bytes(b"old")
+    if "-f" not in args:
+        (tmp_path / "a.txt.crush").unlink()
+    assert main([*args, "a.txt"]) == 0
+    assert listing(tmp_path) == ["a.txt", "a.txt.crush"]
+    assert crush.decompress((tmp_path / "a.txt.crush").read_bytes()) == data

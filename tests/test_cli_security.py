@@ -325,6 +325,8 @@ def test_usage_and_configuration_errors_exit_2(tmp_path: Path) -> None:
         proc = run(*args, cwd=tmp_path, extra_env=extra)
         assert proc.returncode == 2, (args, extra, err(proc))
         assert "Traceback" not in err(proc)
+        if extra.get("CRUSH_PLUGIN"):
+            assert err(proc).startswith("crush: CRUSH_PLUGIN=nope: no plugin named 'nope'")
     (tmp_path / "bad.crush").write_bytes(b"CR\x01garbage")
     assert run("-t", "bad.crush", cwd=tmp_path).returncode == 1  # an operation failure
     assert listing(tmp_path) == ["a.txt", "bad.crush"]

@@ -59,7 +59,8 @@ class Settings(NamedTuple):
     adaptive) and ``plot`` are ``bench``'s. ``shorthand`` marks a level
     given as ``-1`` ... ``-9`` (mapped per plugin, see :func:`digit_level`);
     ``recursive``, ``suffix``, ``no_name`` (``-n``), ``restore_name``
-    (``-N``) and ``remove`` (``--rm``) are the gzip/zstd file options.
+    (``-N``) and ``remove`` (``--rm``) are the gzip/zstd file options;
+    ``plugin_from_env`` says the plugin came from ``CRUSH_PLUGIN``.
     Immutable. (A NamedTuple rather than a dataclass:
     :mod:`dataclasses` would add milliseconds to ``--help``.)
     """
@@ -91,6 +92,7 @@ class Settings(NamedTuple):
     no_name: bool = False
     restore_name: bool = False
     remove: bool = False
+    plugin_from_env: bool = False
 
 
 def _width() -> int:
@@ -555,6 +557,8 @@ def parse(
         no_name=bool(get("no_name")),
         restore_name=bool(get("restore_name")),
         remove=bool(get("remove")),
+        plugin_from_env=command == "compress" and not get("plugin")
+        and _env(environ, "CRUSH_PLUGIN") is not None,
     )
     _check(settings, level_from_env=get("level") is None)
     return settings

@@ -425,7 +425,9 @@ def _resolve(s: Settings, registry: Registry | None, console: Console,
         raise
     except Exception as exc:
         # A plugin, level or CRUSH_* value that cannot work: a configuration error.
-        if console.fail(None if s.plugin is None else f"-m {s.plugin}", exc) == FAILED:
+        where = (None if s.plugin is None else f"CRUSH_PLUGIN={s.plugin}" if s.plugin_from_env
+                 else f"-m {s.plugin}")
+        if console.fail(where, exc) == FAILED:
             console.status = max(console.status, USAGE)
         return None
     return s
