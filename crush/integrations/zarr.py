@@ -35,8 +35,9 @@ NAME: Final = "crush"
 
 @dataclass(frozen=True)
 class CrushCodec(BytesBytesCodec):
-    """Compress each chunk into one crush frame (options as :class:`~crush.integrations.numcodecs.Crush`).
+    """Compress each chunk into one crush frame.
 
+    The options are those of :class:`crush.integrations.numcodecs.Crush`;
     *threads* defaults to 1: Zarr already encodes chunks concurrently.
     Immutable and thread-safe.
     """
