@@ -207,3 +207,14 @@ def test_threads_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRUSH_THREADS", "zero")
     with pytest.raises(crush.ConfigError):
         crush_fsspec.threads_from_env()
+
+
+def test_threads_reach_the_filesystem_through_storage_options(
+        csv_pair: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, packed = csv_pair
+    monkeypatch.setenv("CRUSH_THREADS", "1")
+    fs, path = fsspec.core.url_to_fs(_url(packed), threads=3)
+    assert isinstance(fs, crush_fsspec.CrushFileSystem)
+    assert (path, fs._opts.threads) == ("", 3)
+    fs, _ = fsspec.core.url_to_fs(_url(packed), skip_instance_cache=True)
+    assert fs._opts.threads == 1
