@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -117,12 +118,28 @@ def test_block_table_matches_the_frames(tmp_path: Path) -> None:
     assert table.block_at(table.size - 1) is table.blocks[-1]
 
 
+def test_block_table_equals_the_index_crush_open_builds(tmp_path: Path) -> None:
+    # crush.open's reader records a BlockStart per block as it walks for
+    # seek(0, 2); the table (built by seeking past payloads) must match it
+    # field for field, or resuming at a block would check the wrong CRCs.
+    content = random.Random(9).randbytes(30_000) + b"z" * 50_000
+    path = tmp_path / "two.crush"
+    path.write_bytes(crush.compress(content, plugin="zstd", block_size=7000)
+                     + crush.compress(content[:9000], plugin="lz4", block_size=4000))
+    with crush.open(path) as f:
+        assert f.seek(0, io.SEEK_END) == len(content) + 9000
+        walked = list(f._raw._index)
+    with path.open("rb") as fp:
+        assert list(crush_fsspec.block_table(fp).blocks) == walked
+
+
 @settings(max_examples=60, deadline=None)
 @given(offsets=st.lists(st.integers(0, 260_000), min_size=1, max_size=8),
        length=st.integers(0, 30_000))
 def test_seek_and_read_anywhere_matches_the_content(tmp_path_factory: pytest.TempPathFactory,
                                                     offsets: list[int], length: int) -> None:
-    content = bytes(range(256)) * 1000  # 256000 bytes: 25 blocks of 10_000 and a short one
+    # 264800 bytes: 26 blocks of 10_000 and a short one; the random ones are stored raw.
+    content = random.Random(5).randbytes(60_000) + bytes(range(256)) * 800
     path = tmp_path_factory.getbasetemp() / "seek.crush"
     if not path.exists():
         path.write_bytes(crush.compress(content, plugin="zstd", block_size=10_000))

@@ -79,9 +79,12 @@ class Crush(Codec):  # type: ignore[misc]  # numcodecs is untyped
         if out is None:
             return decompress(data, threads=self.threads)
         target = ensure_contiguous_ndarray(out)
-        # DECODE-INTO: the one place to switch to crush.decompress_into(data,
-        # target) once it exists, which writes the blocks straight into
-        # *target*; until then this decodes to bytes and copies once.
+        # DECODE-INTO: the one place to switch once crush.decompress_into
+        # exists (it writes the blocks straight into *target*):
+        #     written = decompress_into(data, target, threads=self.threads)
+        #     if written != target.nbytes: raise ConfigError(...)
+        #     return out
+        # Until then this decodes to bytes and copies once.
         content = decompress(data, max_output_size=target.nbytes, threads=self.threads)
         if len(content) != target.nbytes:
             raise ConfigError(f"out holds {target.nbytes} bytes but the content is "
