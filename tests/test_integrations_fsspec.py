@@ -176,8 +176,12 @@ def test_rewritten_file_gets_a_new_table(tmp_path: Path) -> None:
     path.write_bytes(crush.compress(b"a" * 100))
     fs = crush_fsspec.CrushFileSystem(str(path))
     assert fs.info("")["size"] == 100
+    os.utime(path, ns=(1, 1))  # so the rewrite below changes the mtime, whatever the clock
+    key = fs.ukey("")
+    assert fs.ukey("x") == key  # the one file, by its name
     path.write_bytes(crush.compress(os.urandom(3000)))
     assert fs.info("")["size"] == 3000
+    assert fs.ukey("") != key
 
 
 def test_dask_read_csv_splits_one_crush_file(csv_pair: tuple[Path, Path]) -> None:

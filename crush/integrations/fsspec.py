@@ -41,6 +41,7 @@ from typing import final
 
 import fsspec
 from fsspec.archive import AbstractArchiveFileSystem
+from fsspec.utils import tokenize
 
 from .. import engine
 from .. import frame
@@ -366,6 +367,10 @@ class CrushFileSystem(AbstractArchiveFileSystem):  # type: ignore[misc]  # fsspe
                 self._table = (stored, block_table(fp))
             self.dir_cache = None
         return self._table[1]
+
+    def ukey(self, path: str) -> str:
+        """Return a key that changes when the crush file does (Dask caches results by it)."""
+        return str(tokenize(self._resolve(path), self._target.ukey(self._path)))
 
     def _get_dirs(self) -> None:
         size = self.table().size
