@@ -197,9 +197,19 @@ def test_dask_read_csv_splits_one_crush_file(csv_pair: tuple[Path, Path]) -> Non
 def test_register_refuses_someone_elses_crush_compression(monkeypatch: pytest.MonkeyPatch) -> None:
     from fsspec import compression
     from fsspec import utils
+    from fsspec.registry import _registry
 
     monkeypatch.setitem(compression.compr, "crush", lambda f, **kw: f)
     with pytest.raises(ValueError, match="Duplicate compression"):
+        crush_fsspec.register()
+    monkeypatch.undo()
+    monkeypatch.delitem(compression.compr, "crush")
+    monkeypatch.setitem(utils.compressions, "crush", "other")
+    with pytest.raises(ValueError, match="Duplicate compression file extension"):
+        crush_fsspec.register()
+    monkeypatch.undo()
+    monkeypatch.setitem(_registry, "crush", type("Other", (), {}))
+    with pytest.raises(ValueError, match="already in the registry"):
         crush_fsspec.register()
     monkeypatch.undo()
     crush_fsspec.register()  # and repeating our own registration is fine

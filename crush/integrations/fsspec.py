@@ -105,12 +105,13 @@ def register() -> None:
     from fsspec.compression import register_compression
     from fsspec.utils import compressions
 
-    if compr.get(PROTOCOL) is not open_compressed or compressions.get(EXTENSION) != PROTOCOL:
-        # Only re-register our own entries (a reload of this module makes a
-        # new callback); fsspec raises on someone else's.
-        ours = getattr(compr.get(PROTOCOL), "__module__", __name__) == __name__
+    current = compr.get(PROTOCOL)
+    if current is not open_compressed or compressions.get(EXTENSION) != PROTOCOL:
+        # Replace only our own entry (a reloaded module makes a new callback);
+        # fsspec raises ValueError for anyone else's name or extension.
+        ours = current is not None and getattr(current, "__module__", None) == __name__
         register_compression(PROTOCOL, open_compressed, EXTENSION, force=ours)
-    fsspec.register_implementation(PROTOCOL, CrushFileSystem, clobber=True)
+    fsspec.register_implementation(PROTOCOL, CrushFileSystem)
 
 
 @final
