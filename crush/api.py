@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import io
+import operator
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
+from typing import BinaryIO
 from typing import NamedTuple
 from typing import final
 
+from . import chunking
 from . import engine
 from . import frame
+from . import seektable
 from .contract import Buffer
 from .contract import CancelToken
 from .contract import PluginMetadata
 from .errors import ConfigError
-from .errors import CorruptFrameError
 from .options import check_block_size
 from .options import options
 from .registry import KNOWN_IDS
@@ -67,6 +71,7 @@ def compress(
     file_info: frame.FileInfo | None = None,
     isolation: Isolation | None = None,
     registry: Registry | None = None,
+    rsyncable: bool = False,
 ) -> bytes:
     """Return a crush frame holding *data*.
 
@@ -86,7 +91,10 @@ def compress(
     for ratio. *file_info* stores a file name, mtime and mode in the frame.
     *isolation* ``"process"`` runs the plugin in worker processes that are
     killed at the deadline (default: the plugin's setting in plugins.toml,
-    else ``"thread"``). Thread-safe.
+    else ``"thread"``). *rsyncable* cuts blocks where the content says so
+    (averaging *block_size*, which must then be 1 KiB..4 MiB) instead of
+    every *block_size* bytes, so an edit changes only the blocks around it
+    (see :mod:`crush.chunking`). Thread-safe.
 
     Raises :class:`crush.PluginNotFoundError` for an unknown plugin,
     :class:`crush.ConfigError` for a bad level or option,
@@ -97,12 +105,18 @@ def compress(
     chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
                      registry=opts.registry)
     size = check_block_size(block_size)
+    blocks: Iterable[Buffer]
+    if rsyncable:
+        blocks = chunking.cut(view, chunking.check_block_size(size))
+        size = chunking.max_block(size)
+    else:
+        blocks = (view[start : start + size] for start in range(0, len(view), size))
     compressor = engine.Compressor(
         chosen, level, opts, block_size=size, info=file_info, size_hint=len(view)
     )
     def frame_parts() -> Iterator[Buffer]:
-        for start in range(0, len(view), size):
-            yield from compressor.feed(view[start : start + size])
+        for block in blocks:
+            yield from compressor.feed(block)
         yield from compressor.finish()
 
     try:
@@ -166,7 +180,7 @@ class FrameReport(NamedTuple):
     original_size: int
     compressed_size: int
     content_crc: int
-    block_crcs: tuple[int, ...]
+    block_crcs: Sequence[int]
     info: frame.FileInfo
     metadata: PluginMetadata | None
 
@@ -208,51 +222,35 @@ class Report(NamedTuple):
         return self.compressed_size / self.original_size if self.original_size else 1.0
 
 
-def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
+def inspect(data: Buffer | BinaryIO, /, *, registry: Registry | None = None) -> Report:
     """Return the facts of the crush frame(s) in *data* without decompressing.
 
-    Walks the headers and block records (cheap: no codec runs). Raises the
-    same :class:`crush.FormatError` subclasses as :func:`decompress` for a
-    damaged structure; a plugin that is not compiled in is reported, not
-    refused.
+    *data* is a bytes-like object or a seekable binary file positioned at
+    the first frame. Reads each v2 frame's header and footer only (see
+    :func:`crush.read_index`); v1 frames are walked record by record (cheap:
+    no codec runs). Raises the same :class:`crush.FormatError` subclasses as
+    :func:`decompress` for a damaged structure; a plugin that is not
+    compiled in is reported, not refused.
     """
-    view = _view(data, "inspect()")
     reg = options(registry, 1, None, None).registry
-    src = frame.BytesSource(view)
+    source = data if hasattr(data, "read") else _view(data, "inspect()")
     frames: list[FrameReport] = []
-    while not frames or not src.at_eof():
-        start = src.tell()
-        header = frame.read_header(src)
-        crcs = []
-        raw = 0
-        total = 0
-        while True:
-            record = frame.read_record(src, header)
-            if isinstance(record, frame.EndRecord):
-                break
-            crcs.append(record.crc)
-            raw += record.raw
-            total += record.size
-        if record.total_size != total:
-            raise CorruptFrameError(
-                f"crush frame end marker at offset {record.offset} declares "
-                f"{record.total_size} bytes, its blocks hold {total}",
-                offset=record.offset,
-            )
+    for found in seektable.read_index(source).frames:
+        header = found.header
         plugin = reg.find_id(header.plugin_id)
         known = KNOWN_IDS.get(header.plugin_id)
         frames.append(
             FrameReport(
                 plugin=plugin.name if plugin else (known[0] if known else None),
                 plugin_id=header.plugin_id,
-                version=frame.VERSION,
+                version=header.version,
                 block_size=header.block_size,
-                blocks=len(crcs),
-                raw_blocks=raw,
-                original_size=record.total_size,
-                compressed_size=src.tell() - start,
-                content_crc=record.crc,
-                block_crcs=tuple(crcs),
+                blocks=len(found),
+                raw_blocks=sum(map(operator.eq, found.sizes, found.stored_sizes)),
+                original_size=found.total_size,
+                compressed_size=found.size,
+                content_crc=found.crc,
+                block_crcs=found.crcs,
                 info=header.info,
                 metadata=plugin.metadata if plugin else None,
             )

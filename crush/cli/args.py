@@ -81,6 +81,7 @@ class Settings(NamedTuple):
     levels: tuple[int | str, ...] = ()
     runs: int | None = None
     plot: str | None = None
+    rsyncable: bool = False
 
 
 def _width() -> int:
@@ -233,6 +234,9 @@ def _add_codec(parser: argparse.ArgumentParser) -> None:
                        help="same as -l fast")
     group.add_argument("--best", dest="level", action="store_const", const="best",
                        help="same as -l best")
+    group.add_argument("--rsyncable", action="store_true",
+                       help="cut blocks where the content says so, so an edit changes only "
+                            "the blocks around it (rsync, backups, dedup)")
 
 
 def _add_prefer(group: argparse._ActionsContainer, note: str = "; ignored with -p") -> None:
@@ -444,6 +448,7 @@ def parse(
         levels=tuple(dict.fromkeys(lv for group in get("levels") or () for lv in group)),
         runs=get("runs"),
         plot=get("plot"),
+        rsyncable=bool(get("rsyncable")),
     )
     _check(settings, level_from_env=get("level") is None)
     return settings
