@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from . import cli
+from . import framev2
 from . import imports
 from . import latency
 from . import overhead
@@ -42,6 +43,8 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     overhead.BENCHMARK,
     selection.BENCHMARK,
     selection.RANDOM_BENCHMARK,
+    framev2.CHECKS,
+    framev2.RSYNCABLE,
 )
 """Every benchmark, in the order a full run executes them."""
 
