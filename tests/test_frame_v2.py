@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import struct
@@ -377,3 +378,50 @@ def test_inspect_of_1_gib_stays_under_64_mib(big_frame: Path) -> None:
                           check=True, timeout=300)
     rss_kib = int(proc.stdout)
     assert rss_kib < 64 << 10, f"inspect peaked at {rss_kib} KiB"
+
+
+def test_cli_inspect_of_1_gib_stays_under_64_mib(big_frame: Path) -> None:
+    # The CLI maps the file and formats only the block CRC32s it prints.
+    code = (
+        "import contextlib, io, sys\n"
+        "from crush.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    status = main(['inspect', sys.argv[1]])\n"
+        "assert status == 0 and '1048576 blocks' in out.getvalue(), out.getvalue()\n"
+        "print(next(int(line.split()[1]) for line in open('/proc/self/status')\n"
+        "           if line.startswith('VmHWM:')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(big_frame)], capture_output=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rss_kib = int(proc.stdout)
+    assert rss_kib < 64 << 10, f"crush inspect peaked at {rss_kib} KiB"
+
+
+# --- fuzzing ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=200), block_size=st.integers(1, 1 << 20))
+def test_read_record_v2_random_bytes_raise_only_format_errors(data: bytes,
+                                                              block_size: int) -> None:
+    header = frame.read_header(frame.BytesSource(frame.encode_header(0, block_size, version=2)))
+    src = frame.BytesSource(data)
+    try:
+        while not src.at_eof():
+            if isinstance(frame_v2.read_record(src, header, frame_v2.Tally(13)), frame.EndRecord):
+                break
+    except crush.FormatError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(tail=st.binary(min_size=1, max_size=120), cut=st.integers(0, 400))
+def test_random_footers_raise_only_crush_errors(tail: bytes, cut: int) -> None:
+    # A real frame with its footer's end replaced by random bytes ending in the magic.
+    blob = crush.compress(TEXT[:3000], plugin="lz4", block_size=512)
+    forged = blob[: max(13, len(blob) - cut)] + tail + frame_v2.FOOTER_MAGIC
+    for call in (crush.read_index, crush.inspect, crush.decompress):
+        with contextlib.suppress(crush.CrushError):
+            call(forged)

@@ -16,9 +16,11 @@ from __future__ import annotations
 import contextlib
 import mmap
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
+from typing import overload
 
 from . import files
 from .args import Settings
@@ -45,6 +47,25 @@ CSV_COLUMNS: Final = (
 """The ``inspect --csv`` header; one row per frame."""
 
 _SHOWN_CRCS: Final = 8
+
+
+class _Hex(Sequence[str]):
+    """Block CRC32s as 8 hex digits, formatted on access: a frame may hold millions."""
+
+    def __init__(self, crcs: Sequence[int]) -> None:
+        self._crcs = crcs
+
+    def __len__(self) -> int:
+        return len(self._crcs)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [f"{crc:08x}" for crc in self._crcs[i]]
+        return f"{self._crcs[i]:08x}"
 
 
 def _read_report(name: str, registry: Registry | None) -> Report:
@@ -96,7 +117,7 @@ def frame_dict(frame: FrameReport) -> dict[str, Any]:
         "compressed_size": frame.compressed_size,
         "ratio": round(frame.ratio, 6),
         "content_crc32": f"{frame.content_crc:08x}",
-        "block_crc32": [f"{crc:08x}" for crc in frame.block_crcs],
+        "block_crc32": _Hex(frame.block_crcs),
         "name": info.name,
         "mtime_ns": info.mtime_ns,
         "mtime": _mtime(info.mtime_ns),
@@ -189,7 +210,7 @@ def inspect(s: Settings, registry: Registry | None, console: Console,
         if s.format == "text":
             print(_text(entry, s.verbose), flush=True)
     if s.format == "json":
-        json.dump(entries, sys.stdout, indent=2)
+        json.dump(entries, sys.stdout, indent=2, default=list)
         print()
     elif s.format == "csv":
         _csv(entries)
