@@ -365,6 +365,7 @@ class CrushFile(io.BufferedIOBase):
         max_output_size: int | None = None,
         isolation: Isolation | None = None,
         registry: Registry | None = None,
+        rsyncable: bool = False,
     ) -> None:
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
@@ -380,8 +381,11 @@ class CrushFile(io.BufferedIOBase):
             self._block_size = check_block_size(block_size)
             self._pending = bytearray()
             self._written = 0
+            # Content-defined blocks (see crush.chunking); flush() still ends one.
+            self._cutter = chunking.Cutter(self._block_size) if rsyncable else None
             self._compressor = engine.Compressor(
-                chosen, level, self._opts, block_size=self._block_size, info=file_info
+                chosen, level, self._opts, info=file_info,
+                block_size=chunking.max_block(self._block_size) if rsyncable else self._block_size,
             )
         self._owns_fp = isinstance(file, str | bytes | os.PathLike)
         try:
@@ -522,6 +526,11 @@ class CrushFile(io.BufferedIOBase):
         size = self._block_size
         self._compressor.rearm()
         try:
+            if self._cutter is not None:
+                for piece in self._cutter.feed(view):
+                    self._emit(self._compressor.feed(piece))
+                self._written += len(view)
+                return len(view)
             start = 0
             if self._pending:
                 take = min(size - len(self._pending), len(view))
@@ -556,6 +565,9 @@ class CrushFile(io.BufferedIOBase):
                 self._fp.flush()
 
     def _submit_pending(self) -> None:
+        if self._cutter is not None:
+            for piece in self._cutter.finish():
+                self._emit(self._compressor.feed(piece))
         if self._pending:
             block = bytes(self._pending)
             self._pending.clear()
@@ -592,6 +604,7 @@ def open(
     max_output_size: int | None = None,
     isolation: Isolation | None = None,
     registry: Registry | None = None,
+    rsyncable: bool = False,
 ) -> CrushFile | io.TextIOWrapper:
     """Open a crush-compressed file in binary or text mode, like :func:`gzip.open`.
 
@@ -602,7 +615,8 @@ def open(
     :class:`io.TextIOWrapper` with *encoding*, *errors* and *newline*.
     ``a`` appends a new frame; reading decodes all frames as one stream.
     The other options are those of :func:`crush.compress` and
-    :func:`crush.decompress`.
+    :func:`crush.decompress` (*rsyncable* for writing: the blocks are those
+    :func:`crush.compress` cuts, except that ``flush()`` also ends one).
     """
     if "t" in mode:
         if "b" in mode:
@@ -621,6 +635,7 @@ def open(
         threads=threads, timeout=timeout,
         cancel=cancel, block_size=block_size, file_info=file_info,
         max_output_size=max_output_size, isolation=isolation, registry=registry,
+        rsyncable=rsyncable,
     )
     if "t" in mode:
         encoding = io.text_encoding(encoding)

@@ -98,3 +98,12 @@ def test_cli_rsyncable_writes_what_the_api_writes(tmp_path: Path) -> None:
     assert len(set(sizes)) > 1  # content-defined, not every 1 MiB
     plain = crush.compress(data, plugin="zstd", rsyncable=True)
     assert list(crush.read_index(plain).frames[0].sizes) == sizes
+
+
+def test_open_writes_what_compress_writes() -> None:
+    data = _corpus(200_000, 5)
+    out = io.BytesIO()
+    with crush.open(out, "wb", plugin="lz4", block_size=2048, rsyncable=True) as f:
+        for start in range(0, len(data), 3333):
+            f.write(data[start : start + 3333])
+    assert out.getvalue() == crush.compress(data, plugin="lz4", block_size=2048, rsyncable=True)
