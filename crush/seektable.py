@@ -306,12 +306,11 @@ def _from_footer(src: _Input, end: int) -> tuple[int, frame.FrameHeader, frame_v
         return None
 
 
-def _walk(src: _Input, start: int, end: int, first_block: int,
-          content_offset: int) -> list[FrameIndex]:
-    """Index the frames in [start, end) by reading every record header (v1, or no footer)."""
-    reader = src.source(start, end)
+def _walk(reader: frame.Source, end: int | None) -> list[FrameIndex]:
+    """Index the frames up to *end* (None: the end of *reader*) by reading every record."""
     frames: list[FrameIndex] = []
-    while not frames or reader.tell() < end:
+    first_block = content_offset = 0
+    while not frames or (reader.tell() < end if end is not None else not reader.at_eof()):
         offset = reader.tell()
         header = frame.read_header(reader)
         tally = frame_v2.Tally(header.size) if header.version != 1 else None
@@ -341,8 +340,9 @@ def _walk(src: _Input, start: int, end: int, first_block: int,
 def read_index(data: Buffer | Any, /) -> BlockIndex:
     """Return the :class:`BlockIndex` of the crush frame(s) in *data*, without decoding.
 
-    *data* is a bytes-like object or a seekable binary file positioned at
-    the first frame (its position is changed). The decoded size and every
+    *data* is a bytes-like object or a binary file positioned at the first
+    frame (its position is changed); a file that cannot seek is walked
+    record by record to its end. The decoded size and every
     block's offset come from the frames' v2 footers: one or two reads at
     the end of each frame, whatever its size, plus its header. Frames
     without a footer (v1) or with one that does not check out are walked
@@ -350,13 +350,20 @@ def read_index(data: Buffer | Any, /) -> BlockIndex:
     subclasses as :func:`crush.decompress` for damage. Block contents are
     not read, so only :func:`crush.decompress` proves them intact.
     """
+    seekable = getattr(data, "seekable", None)
+    if hasattr(data, "read") and not (seekable is not None and seekable()):
+        from .stream import FileSource
+
+        source = FileSource(data)
+        walked = _walk(source, None)
+        return BlockIndex(walked, source.tell())
     src = _Input(data)
     found: list[tuple[int, frame.FrameHeader, frame_v2.Footer]] = []
     end = src.size
     while end > 0 and (located := _from_footer(src, end)) is not None:
         found.append(located)
         end = located[0]
-    frames = _walk(src, 0, end, 0, 0) if end > 0 or not found else []
+    frames = _walk(src.source(0, end), end) if end > 0 or not found else []
     blocks = sum(len(f) for f in frames)
     content = sum(f.total_size for f in frames)
     for start, header, footer in reversed(found):

@@ -425,3 +425,16 @@ def test_random_footers_raise_only_crush_errors(tail: bytes, cut: int) -> None:
     for call in (crush.read_index, crush.inspect, crush.decompress):
         with contextlib.suppress(crush.CrushError):
             call(forged)
+
+
+def test_read_index_of_an_unseekable_file_walks_it() -> None:
+    parts = [crush.compress(TEXT[:5000], plugin="zstd", block_size=700),
+             make_golden.compress(TEXT[:3000], "deflate", 500, version=1)]
+    blob = b"".join(parts)
+    walked = crush.read_index(Unseekable(blob))
+    assert [f.size for f in walked.frames] == [len(p) for p in parts]
+    assert walked.size == 8000 and walked.compressed_size == len(blob)
+    assert list(walked) == list(crush.read_index(blob))
+    assert crush.inspect(Unseekable(blob)) == crush.inspect(blob)
+    with pytest.raises(crush.TruncatedFrameError):
+        crush.read_index(Unseekable(blob[:-1]))
