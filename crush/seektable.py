@@ -27,12 +27,15 @@ from typing import overload
 from . import frame
 from . import frame_v2
 from .contract import Buffer
+from .errors import CorruptFrameError
 from .errors import CrushError
 
 _STRIDE: Final = 64
 """Blocks between two stored offsets: lookups walk at most this many index entries."""
 _GUESS: Final = 64 << 10
 """Bytes read from the end at first: most footers fit, larger ones take one more read."""
+_MIN_HEADER: Final = frame.PREFIX_SIZE + 4
+_MAX_HEADER: Final = frame.PREFIX_SIZE + 2 + frame.MAX_NAME_LENGTH + 8 + 4 + 4
 
 
 @final
@@ -284,7 +287,7 @@ class _Bounded:
 
 def _from_footer(src: _Input, end: int) -> tuple[int, frame.FrameHeader, frame_v2.Footer] | None:
     """Return (offset, header, footer) of the v2 frame ending at *end*, or None if none does."""
-    if end < frame_v2.MIN_FOOTER_SIZE + 13:
+    if end < frame_v2.MIN_FOOTER_SIZE + _MIN_HEADER:
         return None
     tail = src.read_at(max(0, end - _GUESS), min(end, _GUESS))
     found = frame_v2.parse_trailer(memoryview(tail)[-frame_v2.TRAILER_SIZE:])
@@ -292,13 +295,13 @@ def _from_footer(src: _Input, end: int) -> tuple[int, frame.FrameHeader, frame_v
         return None
     count, frame_size = found
     size = frame_v2.footer_size(count)
-    if not size + 13 <= frame_size <= end:
+    if not size + _MIN_HEADER <= frame_size <= end:
         return None  # cannot be true; the record walk will say what is wrong
     footer = (memoryview(tail)[-size:] if size <= len(tail)
               else src.read_at(end - size, size))
     start = end - frame_size
     try:
-        header = frame.read_header(frame.BytesSource(src.read_at(start, 4123)))
+        header = frame.read_header(frame.BytesSource(src.read_at(start, _MAX_HEADER)))
         if header.version == 1:
             return None
         return start, header, frame_v2.parse_footer(footer, header, end - size)
@@ -325,8 +328,6 @@ def _walk(reader: frame.Source, end: int | None) -> list[FrameIndex]:
                           total_size=record.total_size, crc=record.crc, entries=bytes(entries),
                           first_block=first_block, content_offset=content_offset)
         if done.total_size != sum(done.sizes):
-            from .errors import CorruptFrameError
-
             raise CorruptFrameError(
                 f"crush frame end marker at offset {record.offset} declares "
                 f"{record.total_size} bytes, its blocks hold {sum(done.sizes)}",
