@@ -207,7 +207,7 @@ class _Reader(io.RawIOBase):
         if whence == io.SEEK_CUR:
             offset += self._pos
         elif whence == io.SEEK_END:
-            if self._eof_at is None and (table := self._seek_table()):
+            if self._eof_at is None and (table := self._seek_table()) is not None:
                 self._eof_at = table.size
             if self._eof_at is None:
                 if self._fp.seekable():
