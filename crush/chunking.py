@@ -5,11 +5,12 @@ block after an edit changes and rsync, restic, borg or a deduplicating
 store re-sends the whole file. Cutting where the content says so keeps the
 blocks after an edit byte-identical. crush uses FastCDC (a gear rolling
 hash with normalised chunking and cut-point skipping) from ``pyfastcdc``,
-whose Cython loop cuts at about 4 GB/s here: a per-byte hash in Python,
-even vectorised with numpy (not a dependency), is tens of times slower
-(measured in ``tools/bench/rsyncable.py``).
+whose Cython loop cuts the 64 MiB bench corpus at about 3.7 GB/s here. A
+vectorised alternative was measured once on the same data and machine
+(busy): a numpy gear-table lookup, cumulative sum and 64-byte window
+difference ran at 0.024 GB/s, and numpy is not a runtime dependency.
 
-For a requested block size *B*: minimum *B*/4, average about *B*, maximum
+For a requested block size *B*: minimum *B*/2, average about *B*, maximum
 4*B*, which the frame header declares as its block size. *B* must be
 1 KiB .. 4 MiB (the chunker's own limits).
 """
@@ -49,8 +50,10 @@ def max_block(block_size: int) -> int:
 def _chunker(block_size: int) -> FastCDC:
     from pyfastcdc import FastCDC
 
-    low = block_size // 4
-    # pyfastcdc's average counts from the minimum (cut-point skipping).
+    # Cut-point skipping: no hash is computed in the first half of a block,
+    # which halves the chunker's cost (2.0 -> 3.7 GB/s here) and keeps the
+    # mean near block_size (pyfastcdc's average counts from the minimum).
+    low = block_size // 2
     return FastCDC(block_size - low, min_size=low, max_size=max_block(block_size))
 
 
