@@ -35,6 +35,9 @@ from .registry import Registry
 from .registry import get_plugin
 from .registry import list_plugins
 from .registry import plugin_for_id
+from .seektable import BlockEntry
+from .seektable import BlockIndex
+from .seektable import read_index
 from .selection import Candidate
 from .selection import Selection
 from .selection import select_plugin
@@ -47,6 +50,8 @@ if TYPE_CHECKING:
     from .stream import open
 
 __all__ = [
+    "BlockEntry",
+    "BlockIndex",
     "CancelToken",
     "CancelledError",
     "Candidate",
@@ -81,6 +86,7 @@ __all__ = [
     "list_plugins",
     "open",
     "plugin_for_id",
+    "read_index",
     "select_plugin",
 ]
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
+import operator
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import BinaryIO
 from typing import Final
 from typing import NamedTuple
 from typing import final
 
+from . import chunking
 from . import engine
 from . import frame
+from . import seektable
 from .contract import Buffer
 from .contract import CancelToken
 from .contract import PluginMetadata
@@ -70,6 +74,7 @@ def compress(
     file_info: frame.FileInfo | None = None,
     isolation: Isolation | None = None,
     registry: Registry | None = None,
+    rsyncable: bool = False,
 ) -> bytes:
     """Return a crush frame holding *data*.
 
@@ -89,7 +94,10 @@ def compress(
     for ratio. *file_info* stores a file name, mtime and mode in the frame.
     *isolation* ``"process"`` runs the plugin in worker processes that are
     killed at the deadline (default: the plugin's setting in plugins.toml,
-    else ``"thread"``). Thread-safe.
+    else ``"thread"``). *rsyncable* cuts blocks where the content says so
+    (averaging *block_size*, which must then be 1 KiB..4 MiB) instead of
+    every *block_size* bytes, so an edit changes only the blocks around it
+    (see :mod:`crush.chunking`). Thread-safe.
 
     Raises :class:`crush.PluginNotFoundError` for an unknown plugin,
     :class:`crush.ConfigError` for a bad level or option,
@@ -100,12 +108,18 @@ def compress(
     chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
                      registry=opts.registry)
     size = check_block_size(block_size)
+    blocks: Iterable[Buffer]
+    if rsyncable:
+        blocks = chunking.cut(view, chunking.check_block_size(size))
+        size = chunking.max_block(size)
+    else:
+        blocks = (view[start : start + size] for start in range(0, len(view), size))
     compressor = engine.Compressor(
         chosen, level, opts, block_size=size, info=file_info, size_hint=len(view)
     )
     def frame_parts() -> Iterator[Buffer]:
-        for start in range(0, len(view), size):
-            yield from compressor.feed(view[start : start + size])
+        for block in blocks:
+            yield from compressor.feed(block)
         yield from compressor.finish()
 
     try:
@@ -169,7 +183,7 @@ class FrameReport(NamedTuple):
     original_size: int
     compressed_size: int
     content_crc: int
-    block_crcs: tuple[int, ...]
+    block_crcs: Sequence[int]
     info: frame.FileInfo
     metadata: PluginMetadata | None
 
@@ -242,7 +256,7 @@ def _frame_reports(
         yield FrameReport(
             plugin=plugin.name if plugin else (known[0] if known else None),
             plugin_id=header.plugin_id,
-            version=frame.VERSION,
+            version=header.version,
             block_size=header.block_size,
             blocks=blocks,
             raw_blocks=raw,
@@ -255,17 +269,44 @@ def _frame_reports(
         )
 
 
-def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
+def _index_report(found: seektable.FrameIndex, registry: Registry,
+                  max_crcs: int | None) -> FrameReport:
+    """Return the :class:`FrameReport` of one frame found by :func:`seektable.read_index`."""
+    header = found.header
+    plugin = registry.find_id(header.plugin_id)
+    known = KNOWN_IDS.get(header.plugin_id)
+    crcs = found.crcs
+    return FrameReport(
+        plugin=plugin.name if plugin else (known[0] if known else None),
+        plugin_id=header.plugin_id,
+        version=header.version,
+        block_size=header.block_size,
+        blocks=len(found),
+        raw_blocks=sum(map(operator.eq, found.sizes, found.stored_sizes)),
+        original_size=found.total_size,
+        compressed_size=found.size,
+        content_crc=found.crc,
+        block_crcs=crcs if max_crcs is None else crcs[:max_crcs],
+        info=header.info,
+        metadata=plugin.metadata if plugin else None,
+    )
+
+
+def inspect(data: Buffer | BinaryIO, /, *, registry: Registry | None = None) -> Report:
     """Return the facts of the crush frame(s) in *data* without decompressing.
 
-    Walks the headers and block records (cheap: no codec runs). Raises the
-    same :class:`crush.FormatError` subclasses as :func:`decompress` for a
-    damaged structure; a plugin that is not compiled in is reported, not
-    refused. For files and pipes of any size see :func:`inspect_stream`.
+    *data* is a bytes-like object or a seekable binary file positioned at
+    the first frame. Reads each v2 frame's header and footer only (see
+    :func:`crush.read_index`); v1 frames are walked record by record (cheap:
+    no codec runs). Raises the same :class:`crush.FormatError` subclasses as
+    :func:`decompress` for a damaged structure; a plugin that is not
+    compiled in is reported, not refused. For pipes of any size see
+    :func:`inspect_stream`.
     """
-    view = _view(data, "inspect()")
     reg = options(registry, 1, None, None).registry
-    return Report(tuple(_frame_reports(frame.BytesSource(view), reg, None)))
+    source = data if hasattr(data, "read") else _view(data, "inspect()")
+    return Report(tuple(_index_report(found, reg, None)
+                        for found in seektable.read_index(source).frames))
 
 
 _SKIM_CHUNK: Final = 64 << 10
@@ -347,11 +388,24 @@ def inspect_stream(
     Like :func:`inspect`, for inputs of any size: frames are reported one by
     one, block payloads are skipped (seeked over in a regular file, read and
     dropped from a pipe) and each :class:`FrameReport` keeps only its first
-    *max_crcs* block CRC32s (default: all), so memory stays bounded. The
+    *max_crcs* block CRC32s (default: all), so memory stays bounded. A
+    seekable *fp* is read through :func:`crush.read_index` (header and
+    footer only for v2 frames). The
     file is read, never mapped: a file that shrinks meanwhile reads as
     truncated. Raises the :class:`crush.FormatError` subclasses of
     :func:`inspect` when reached; frames before the damage have been
     yielded. Not thread-safe for one *fp*.
     """
     reg = options(registry, 1, None, None).registry
+    if _seekable(fp):
+        # One read at the end finds every v2 frame's block table.
+        return (_index_report(found, reg, max_crcs)
+                for found in seektable.read_index(fp).frames)
     return _frame_reports(_SkimSource(fp), reg, max_crcs)
+
+
+def _seekable(fp: BinaryIO) -> bool:
+    try:
+        return fp.seekable()
+    except (OSError, ValueError):
+        return False

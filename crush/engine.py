@@ -17,6 +17,7 @@ from typing import final
 
 from . import checksum
 from . import frame
+from . import frame_v2
 from . import isolation
 from .contract import Buffer
 from .contract import Plugin
@@ -170,8 +171,11 @@ class Compressor:
         block_size: int,
         info: frame.FileInfo | None = None,
         size_hint: int | None = None,
+        version: int = frame.VERSION,
     ) -> None:
         self._level_asked = level
+        self._version = version
+        self._index: frame_v2.IndexWriter | None = None
         self._opts = opts
         self._block_size = block_size
         self._info = frame.check_file_info(info)
@@ -230,7 +234,7 @@ class Compressor:
         op = self._operation(b"")
         if not self._header_sent:
             out.append(self._header())
-        out.append(frame.encode_end(self._total, self._crc))
+        out.append(self._end())
         op.close()
         return out
 
@@ -242,7 +246,15 @@ class Compressor:
     def _header(self) -> bytes:
         assert self.plugin is not None
         self._header_sent = True
-        return frame.encode_header(self.plugin.plugin_id, self._block_size, self._info)
+        head = frame.encode_header(self.plugin.plugin_id, self._block_size, self._info,
+                                   self._version)
+        self._index = frame_v2.IndexWriter(len(head)) if self._version != 1 else None
+        return head
+
+    def _end(self) -> bytes:
+        if self._index is None:
+            return frame.encode_end(self._total, self._crc)
+        return self._index.footer(self._total, self._crc)
 
     def _take(self, out: list[Buffer]) -> None:
         while True:
@@ -257,7 +269,10 @@ class Compressor:
             block = self._inflight.pop(0)
             if not self._header_sent:
                 out.append(self._header())
-            out.append(frame.encode_block_header(raw, len(block), len(payload), crc))
+            if self._index is None:
+                out.append(frame.encode_block_header(raw, len(block), len(payload), crc))
+            else:
+                out.append(self._index.record(raw, len(block), payload, crc))
             out.append(payload)
             self._crc = frame.crc32_combine(self._crc, crc, len(block))
             self._total += len(block)
@@ -270,7 +285,7 @@ class Compressor:
              self.plugin.name, exc.__cause__ or exc, default.name)
         self._op.close()
         if self._header_sent:
-            out.append(frame.encode_end(self._total, self._crc))
+            out.append(self._end())
         self._header_sent = False
         self._total = self._crc = 0
         self._level_asked = None
@@ -317,7 +332,9 @@ class BlockStart(NamedTuple):
     ``next_offset`` the offset just past it; ``content_offset`` is the offset
     of its first content byte in the whole decoded stream, ``size`` and
     ``crc`` its content's size and stored CRC32; ``frame_total`` and
-    ``frame_crc`` are the size and CRC32 of the frame's content before it.
+    ``frame_crc`` are the size and CRC32 of the frame's content before it
+    (``frame_crc`` is None when unknown, as when a seek table located the
+    block: the frame's end is then checked by size, and each block by its CRC).
     """
 
     file_offset: int
@@ -327,7 +344,19 @@ class BlockStart(NamedTuple):
     crc: int
     header: frame.FrameHeader
     frame_total: int
-    frame_crc: int
+    frame_crc: int | None
+
+
+def _chain(crc: int | None, record: frame.BlockRecord) -> int | None:
+    # The content CRC32 through *record*; None stays unknown (see BlockStart).
+    return None if crc is None else frame.crc32_combine(crc, record.crc, record.size)
+
+
+def _read_record(src: frame.Source, header: frame.FrameHeader,
+                 tally: frame_v2.Tally | None) -> frame.BlockRecord | frame.EndRecord:
+    if tally is None:
+        return frame.read_record(src, header)
+    return frame_v2.read_record(src, header, tally)
 
 
 @final
@@ -385,11 +414,15 @@ class FrameDecoder:
             self._op.close()
 
     def _frame(self, resume: BlockStart | None) -> Iterator[Buffer]:
+        crc: int | None
         if resume is None:
             header = frame.read_header(self._src)
             total = crc = 0
         else:
             header, total, crc = resume.header, resume.frame_total, resume.frame_crc
+        # A v2 footer is checked against every block read, unless decoding
+        # resumed mid-frame (a seek): then against itself and the content.
+        tally = frame_v2.Tally(header.size) if resume is None and header.version != 1 else None
         plugin = self._opts.registry.by_id(header.plugin_id)
         op = self._op = _Operation(plugin, self._opts, self._size_hint)
         runner = op.runner
@@ -400,7 +433,7 @@ class FrameDecoder:
             while True:
                 while end is None and failure is None and len(runner) < threads:
                     try:
-                        record = frame.read_record(self._src, header)
+                        record = _read_record(self._src, header, tally)
                         if not isinstance(record, frame.EndRecord):
                             self._account(record.size)
                     except CrushError as exc:
@@ -420,7 +453,7 @@ class FrameDecoder:
                     # Each job verifies its block against the stored CRC, so
                     # the stored CRCs chain into the content CRC.
                     total += record.size
-                    crc = frame.crc32_combine(crc, record.crc, record.size)
+                    crc = _chain(crc, record)
                     runner.submit(_decompress_job(op, record))
                 if not len(runner):
                     break
@@ -430,11 +463,11 @@ class FrameDecoder:
         finally:
             op.close()
         assert end is not None
-        if end.total_size != total or end.crc != crc:
+        if end.total_size != total or (crc is not None and end.crc != crc):
             raise CorruptFrameError(
                 f"crush frame content check failed at offset {end.offset}: the end marker "
                 f"declares {end.total_size} bytes with CRC32 {end.crc:08x}, the blocks "
-                f"hold {total} bytes with CRC32 {crc:08x}",
+                f"hold {total} bytes with CRC32 {crc or 0:08x}",
                 offset=end.offset,
             )
 

@@ -1,4 +1,4 @@
-"""Encode and decode the bytes of a crush frame (format v1, see docs/FORMAT.md).
+"""Encode and decode the bytes of a crush frame (formats v1 and v2, see docs/FORMAT.md).
 
 Pure functions and value types: no threads, no plugins, no files. Decoding
 reads through a :class:`Source`, so the in-memory API and the streaming
@@ -24,7 +24,10 @@ from .errors import FormatError
 from .errors import TruncatedFrameError
 
 MAGIC: Final = b"CR"
-VERSION: Final = 1
+VERSION: Final = 2
+"""The version crush writes; :mod:`crush.frame_v2` holds what v2 adds."""
+VERSIONS: Final = (1, 2)
+"""The versions crush reads."""
 MAX_BLOCK_SIZE: Final = 64 << 20
 """Largest block size a frame may declare; bounds a reader's memory per block."""
 MAX_NAME_LENGTH: Final = 4096
@@ -69,6 +72,7 @@ class FrameHeader(NamedTuple):
     block_size: int
     info: FileInfo
     size: int
+    version: int = 1
 
 
 @final
@@ -174,8 +178,13 @@ def check_file_info(info: object) -> FileInfo | None:
     return info
 
 
-def encode_header(plugin_id: int, block_size: int, info: FileInfo | None = None) -> bytes:
+def encode_header(plugin_id: int, block_size: int, info: FileInfo | None = None,
+                  version: int = 1) -> bytes:
     """Return the header bytes of a frame made by *plugin_id* with *block_size* blocks.
+
+    *version* is the frame version (default 1, like :func:`encode_block_header`
+    and :func:`encode_end` beside it; :mod:`crush.frame_v2` encodes the rest
+    of a v2 frame).
 
     Raises ConfigError (a ValueError) for an id outside 0-255, a block size
     outside 1-64 MiB or an *info* :func:`check_file_info` refuses.
@@ -197,7 +206,7 @@ def encode_header(plugin_id: int, block_size: int, info: FileInfo | None = None)
     if info.mode is not None:
         flags |= FLAG_MODE
         tail += _U32.pack(info.mode & 0o7777)
-    head = _PREFIX.pack(MAGIC, VERSION, plugin_id, flags, block_size) + tail
+    head = _PREFIX.pack(MAGIC, version, plugin_id, flags, block_size) + tail
     return head + _U32.pack(zlib.crc32(head))
 
 
@@ -213,7 +222,7 @@ def encode_end(total_size: int, crc: int) -> bytes:
 
 def is_frame_start(data: Buffer) -> bool:
     """Return True when *data* starts like a crush frame this version reads."""
-    return len(data) >= 3 and bytes(data[:2]) == MAGIC and data[2] == VERSION
+    return len(data) >= 3 and bytes(data[:2]) == MAGIC and data[2] in VERSIONS
 
 
 def read_header(src: Source) -> FrameHeader:
@@ -225,10 +234,10 @@ def read_header(src: Source) -> FrameHeader:
         raise FormatError(
             f"not a crush frame at offset {start}: expected magic 'CR', found {magic!r}"
         )
-    if version != VERSION:
+    if version not in VERSIONS:
         raise FormatError(
             f"crush frame version {version} at offset {start} is not supported by this "
-            f"crush (reads version {VERSION}); upgrade crush to read it"
+            f"crush (reads versions {', '.join(map(str, VERSIONS))}); upgrade crush to read it"
         )
     if flags & ~_KNOWN_FLAGS:
         raise CorruptFrameError(f"crush frame header at offset {start} has unknown flags "
@@ -264,15 +273,21 @@ def read_header(src: Source) -> FrameHeader:
         raise CorruptFrameError(
             f"crush frame header at offset {start} fails its CRC32 check", offset=start
         )
-    return FrameHeader(plugin_id, block_size, FileInfo(name, mtime_ns, mode), len(head) + 4)
+    return FrameHeader(plugin_id, block_size, FileInfo(name, mtime_ns, mode), len(head) + 4,
+                       version)
 
 
 def read_record(src: Source, header: FrameHeader) -> BlockRecord | EndRecord:
     """Decode the next block record or end marker from *src*.
 
     Sizes are validated against *header* before the payload is read, so a
-    hostile size never causes a large allocation.
+    hostile size never causes a large allocation. A v2 frame's records
+    and footer are read by :func:`crush.frame_v2.read_record`.
     """
+    if header.version != 1:
+        from . import frame_v2
+
+        return frame_v2.read_record(src, header)
     offset = src.tell()
     record = src.read_exact(RECORD_SIZE, "a block record or the end marker")
     kind = record[0]

@@ -27,11 +27,14 @@ from typing import Literal
 from typing import NamedTuple
 from typing import final
 
+from . import chunking
 from . import engine
 from . import frame
+from . import seektable
 from .contract import Buffer
 from .contract import CancelToken
 from .errors import CancelledError
+from .errors import CrushError
 from .errors import TruncatedFrameError
 from .options import Level
 from .options import Options
@@ -125,6 +128,8 @@ class _Reader(io.RawIOBase):
         self._pos = 0
         self._eof_at: int | None = None
         self._error: BaseException | None = None
+        self._table: seektable.BlockIndex | None = None
+        self._table_tried = False
         self._open(None)
 
     def _open(self, resume: engine.BlockStart | None) -> None:
@@ -202,6 +207,8 @@ class _Reader(io.RawIOBase):
         if whence == io.SEEK_CUR:
             offset += self._pos
         elif whence == io.SEEK_END:
+            if self._eof_at is None and (table := self._seek_table()) is not None:
+                self._eof_at = table.size
             if self._eof_at is None:
                 if self._fp.seekable():
                     self._skip_to(None)
@@ -225,6 +232,8 @@ class _Reader(io.RawIOBase):
             if target < self._pos:
                 raise io.UnsupportedOperation("cannot seek backward on an unseekable file")
             return  # decode forward
+        if self._jump_by_table(target):
+            return
         if not self._starts or target >= self._starts[-1]:
             self._skip_to(target)
         i = bisect.bisect_right(self._starts, target) - 1
@@ -237,6 +246,38 @@ class _Reader(io.RawIOBase):
         self._decoder.close()
         self._open(start)
 
+    def _seek_table(self) -> seektable.BlockIndex | None:
+        # Built once, from the frames' footers (see crush.read_index), at the
+        # first seek that needs it; the file position is restored for the
+        # live decoder. None when the input has no usable table.
+        if not self._table_tried and self._fp.seekable():
+            self._table_tried = True
+            here = self._fp.tell()
+            try:
+                self._fp.seek(self._start)
+                self._table = seektable.read_index(self._fp)
+            except CrushError:
+                pass  # damaged somewhere: seeks walk the records, as for a stream
+            finally:
+                self._fp.seek(here)
+        return self._table
+
+    def _jump_by_table(self, target: int) -> bool:
+        table = self._seek_table()
+        if table is None or not len(table):
+            return False
+        entry = table.find(target) or table[len(table) - 1]
+        if entry.content_offset <= self._pos <= target:
+            return True  # already in or before that block: reading forward is cheaper
+        found = table.frames[entry.frame]
+        start = engine.BlockStart(
+            entry.offset, entry.offset + entry.record_size + entry.stored_size,
+            entry.content_offset, entry.size, entry.crc, found.header,
+            entry.content_offset - found.content_offset, None)
+        self._decoder.close()
+        self._open(start)
+        return True
+
     def _skip_to(self, target: int | None) -> None:
         # Walk block records past the furthest known block, reading sizes and
         # stored CRCs but not decompressing, until *target* (None: the end).
@@ -247,7 +288,8 @@ class _Reader(io.RawIOBase):
             header = last.header
             offset = last.content_offset + last.size
             total = last.frame_total + last.size
-            crc = frame.crc32_combine(last.frame_crc, last.crc, last.size)
+            crc: int | None = (None if last.frame_crc is None else
+                               frame.crc32_combine(last.frame_crc, last.crc, last.size))
         else:
             self._fp.seek(self._start)
             src = FileSource(self._fp, 0)
@@ -267,7 +309,7 @@ class _Reader(io.RawIOBase):
                                              record.crc, header, total, crc))
             offset += record.size
             total += record.size
-            crc = frame.crc32_combine(crc, record.crc, record.size)
+            crc = None if crc is None else frame.crc32_combine(crc, record.crc, record.size)
         # The walk moved the file under the live decoder: restart it at the
         # furthest block found (the one holding *target*, or the last).
         self._decoder.close()
@@ -323,6 +365,7 @@ class CrushFile(io.BufferedIOBase):
         max_output_size: int | None = None,
         isolation: Isolation | None = None,
         registry: Registry | None = None,
+        rsyncable: bool = False,
     ) -> None:
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
@@ -338,8 +381,11 @@ class CrushFile(io.BufferedIOBase):
             self._block_size = check_block_size(block_size)
             self._pending = bytearray()
             self._written = 0
+            # Content-defined blocks (see crush.chunking); flush() still ends one.
+            self._cutter = chunking.Cutter(self._block_size) if rsyncable else None
             self._compressor = engine.Compressor(
-                chosen, level, self._opts, block_size=self._block_size, info=file_info
+                chosen, level, self._opts, info=file_info,
+                block_size=chunking.max_block(self._block_size) if rsyncable else self._block_size,
             )
         self._owns_fp = isinstance(file, str | bytes | os.PathLike)
         try:
@@ -480,6 +526,11 @@ class CrushFile(io.BufferedIOBase):
         size = self._block_size
         self._compressor.rearm()
         try:
+            if self._cutter is not None:
+                for piece in self._cutter.feed(view):
+                    self._emit(self._compressor.feed(piece))
+                self._written += len(view)
+                return len(view)
             start = 0
             if self._pending:
                 take = min(size - len(self._pending), len(view))
@@ -514,6 +565,9 @@ class CrushFile(io.BufferedIOBase):
                 self._fp.flush()
 
     def _submit_pending(self) -> None:
+        if self._cutter is not None:
+            for piece in self._cutter.finish():
+                self._emit(self._compressor.feed(piece))
         if self._pending:
             block = bytes(self._pending)
             self._pending.clear()
@@ -550,6 +604,7 @@ def open(
     max_output_size: int | None = None,
     isolation: Isolation | None = None,
     registry: Registry | None = None,
+    rsyncable: bool = False,
 ) -> CrushFile | io.TextIOWrapper:
     """Open a crush-compressed file in binary or text mode, like :func:`gzip.open`.
 
@@ -560,7 +615,8 @@ def open(
     :class:`io.TextIOWrapper` with *encoding*, *errors* and *newline*.
     ``a`` appends a new frame; reading decodes all frames as one stream.
     The other options are those of :func:`crush.compress` and
-    :func:`crush.decompress`.
+    :func:`crush.decompress` (*rsyncable* for writing: the blocks are those
+    :func:`crush.compress` cuts, except that ``flush()`` also ends one).
     """
     if "t" in mode:
         if "b" in mode:
@@ -579,6 +635,7 @@ def open(
         threads=threads, timeout=timeout,
         cancel=cancel, block_size=block_size, file_info=file_info,
         max_output_size=max_output_size, isolation=isolation, registry=registry,
+        rsyncable=rsyncable,
     )
     if "t" in mode:
         encoding = io.text_encoding(encoding)
@@ -629,28 +686,38 @@ def compress_stream(
     file_info: frame.FileInfo | None = None,
     isolation: Isolation | None = None,
     registry: Registry | None = None,
+    rsyncable: bool = False,
 ) -> StreamStats:
     """Compress everything *src* yields into one crush frame written to *dst*.
 
-    Memory stays at about block size x (threads + 1). The deadline applies
-    per block. Neither file is closed. Options as for :func:`crush.compress`.
+    Memory stays at about block size x (threads + 1) (x 8 more with
+    *rsyncable*). The deadline applies per block. Neither file is closed.
+    Options as for :func:`crush.compress`; the blocks are those
+    :func:`crush.compress` makes of the same bytes.
     """
     started = time.perf_counter()
     opts = options(registry, threads, timeout, cancel, isolation)
     chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
                      registry=opts.registry)
     size = check_block_size(block_size)
-    compressor = engine.Compressor(chosen, level, opts, block_size=size, info=file_info)
+    cutter = chunking.Cutter(size) if rsyncable else None
+    compressor = engine.Compressor(chosen, level, opts, info=file_info,
+                                   block_size=chunking.max_block(size) if cutter else size)
     write = dst.write
     bytes_in = bytes_out = 0
     try:
         while block := _read_full(src, size):
             bytes_in += len(block)
             compressor.rearm()
-            for part in compressor.feed(block):
-                bytes_out += len(part)
-                write(part)
+            for piece in cutter.feed(block) if cutter else (block,):
+                for part in compressor.feed(piece):
+                    bytes_out += len(part)
+                    write(part)
         compressor.rearm()
+        for part in [p for piece in cutter.finish() for p in compressor.feed(piece)] \
+                if cutter else []:
+            bytes_out += len(part)
+            write(part)
         for part in compressor.finish():
             bytes_out += len(part)
             write(part)

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 import crush
 from crush import execution
 from crush import frame
+from crush import frame_v2
 from crush.plugins.zstd import ZstdPlugin
 
 MakeRegistry = Callable[..., crush.Registry]
@@ -245,7 +246,8 @@ def test_incompressible_data_is_stored_raw(plugin: crush.Plugin) -> None:
     report = crush.inspect(blob)
     assert report.frames[0].raw_blocks == report.blocks == 5
     empty_frame = len(crush.compress(b"", plugin=plugin.name, block_size=1000))
-    assert len(blob) == len(data) + empty_frame + 5 * frame.RECORD_SIZE
+    # v2: a 17-byte record header and a 12-byte index entry per block.
+    assert len(blob) == len(data) + empty_frame + 5 * (frame_v2.RECORD_SIZE + frame_v2.ENTRY_SIZE)
     assert crush.decompress(blob) == data
 
 

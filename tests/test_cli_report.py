@@ -39,7 +39,7 @@ def test_inspect_text(tmp_path: Path, files: dict[str, bytes]) -> None:
     assert out.startswith("two.crush:\n  frame 1: ")  # frames as they are read
     assert "\ntwo.crush: zstd, 1.5 MB -> " in out  # then the totals
     assert "2 frames, 3 blocks" in out
-    assert "frame 1: plugin zstd (id 0x01), format v1, block size 1,048,576" in out
+    assert "frame 1: plugin zstd (id 0x01), format v2, block size 1,048,576" in out
     assert f"size: {len(files['first']):,} -> " in out
     assert f"content CRC32: {zlib.crc32(files['first']):08x}" in out
     assert f"content CRC32: {zlib.crc32(files['second']):08x}" in out

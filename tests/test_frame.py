@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 import crush
 from crush import frame
+from crush import frame_v2
 from crush.plugins.deflate import DeflatePlugin
+from tools import make_golden
 
 FORMAT_MD = Path(__file__).resolve().parent.parent / "docs" / "FORMAT.md"
 MAX = frame.MAX_BLOCK_SIZE
@@ -44,7 +46,8 @@ def _records(blob: bytes) -> tuple[frame.FrameHeader, list[frame.BlockRecord], f
 
 def test_constants_match_format_md() -> None:
     assert frame.MAGIC == b"CR"
-    assert frame.VERSION == 1
+    assert frame.VERSION == 2
+    assert frame.VERSIONS == (1, 2)
     assert frame.PREFIX_SIZE == 9
     assert frame.RECORD_SIZE == 13
     assert frame.MAX_BLOCK_SIZE == 64 * 1024 * 1024 == 67108864
@@ -61,9 +64,17 @@ def test_plain_header_is_13_bytes() -> None:
 
 
 def test_empty_frame_is_header_and_end_marker() -> None:
-    blob = crush.compress(b"", plugin="deflate", block_size=16)
+    blob = make_golden.compress(b"", "deflate", 16, version=1)
     assert blob == frame.encode_header(0, 16) + b"\x00" * 13
     assert len(blob) == 26
+    assert crush.decompress(blob) == b""
+
+
+def test_empty_v2_frame_is_header_and_footer() -> None:
+    blob = crush.compress(b"", plugin="deflate", block_size=16)
+    head = frame.encode_header(0, 16, version=2)
+    assert blob == head + frame_v2.IndexWriter(len(head)).footer(0, 0)
+    assert len(blob) == 13 + 45 == 58
     assert crush.decompress(blob) == b""
 
 
@@ -276,7 +287,7 @@ def _with_crc(head: bytes) -> bytes:
         (b"CR\x01\x00\x00\x10\x00\x00", crush.TruncatedFrameError, "truncated"),
         (frame.encode_header(0, 16)[:-1], crush.TruncatedFrameError, "checksum"),
         (b"PK\x03\x04" + bytes(20), crush.FormatError, "not a crush frame"),
-        (_with_crc(b"CR\x02\x00\x00\x10\x00\x00\x00"), crush.FormatError, "upgrade"),
+        (_with_crc(b"CR\x03\x00\x00\x10\x00\x00\x00"), crush.FormatError, "upgrade"),
         (_with_crc(b"CR\x00\x00\x00\x10\x00\x00\x00"), crush.FormatError, "version 0"),
         (_with_crc(b"CR\x01\x00\x08\x10\x00\x00\x00"), crush.CorruptFrameError, "flags"),
         (_with_crc(b"CR\x01\x00\x80\x10\x00\x00\x00"), crush.CorruptFrameError, "flags"),
@@ -454,9 +465,7 @@ def test_format_md_example_is_what_crush_writes() -> None:
     co = zlib.compressobj(6, zlib.DEFLATED, -15)
     if bytes(compressed[0].payload) != co.compress(EXAMPLE_CONTENT[:16]) + co.flush():
         pytest.skip(f"this zlib ({zlib.ZLIB_RUNTIME_VERSION}) makes other DEFLATE bytes")
-    produced = crush.compress(
-        EXAMPLE_CONTENT, plugin="deflate", block_size=16, file_info=EXAMPLE_INFO, threads=1
-    )
+    produced = make_golden.example_frame(version=1)
     assert produced.hex(" ") == documented.hex(" "), (
         "docs/FORMAT.md's worked example drifted from crush; regenerate it with "
         "`.venv/bin/python tools/make_golden.py --format-example`"
@@ -469,7 +478,7 @@ def test_format_md_states_the_example_checks() -> None:
     assert zlib.decompress(blob[0x2D:0x37], wbits=-15) == b"hello hello hell"
     assert frame.crc32_combine(0x235CFD84, 0x170CB7DF, 7) == 0x8D3D51E3
     assert zlib.crc32(EXAMPLE_CONTENT) == 0x8D3D51E3
-    plain = crush.compress(EXAMPLE_CONTENT, plugin="deflate", block_size=16, threads=1)
+    plain = make_golden.compress(EXAMPLE_CONTENT, "deflate", 16, version=1)
     assert len(plain) == 69
     assert plain[:9] == bytes.fromhex("43 52 01 00 00 10 00 00 00")
 
@@ -632,5 +641,5 @@ def test_unknown_third_party_plugin_id_is_reported() -> None:
 def test_plugin_id_byte_is_the_fourth_byte() -> None:
     for plugin in crush.list_plugins():
         blob = crush.compress(b"abc", plugin=plugin.name)
-        assert blob[:4] == b"CR\x01" + bytes([plugin.plugin_id])
+        assert blob[:4] == b"CR\x02" + bytes([plugin.plugin_id])
         assert frame.is_frame_start(blob)

@@ -21,10 +21,20 @@ import pytest
 import crush
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-MANIFEST: dict[str, Any] = json.loads((GOLDEN / "manifest.json").read_text(encoding="utf-8"))
-FILES: dict[str, dict[str, Any]] = MANIFEST["files"]
+DIRS = {1: GOLDEN, 2: GOLDEN / "v2"}
+"""Golden files per frame version: v1 (written by crush before v2) stays readable."""
+MANIFESTS: dict[int, dict[str, Any]] = {
+    v: json.loads((d / "manifest.json").read_text(encoding="utf-8")) for v, d in DIRS.items()
+}
+MANIFEST = MANIFESTS[1]
 INPUT = (GOLDEN / MANIFEST["input"]["file"]).read_bytes()
-REGENERATE = "regenerate with `.venv/bin/python tools/make_golden.py`"
+ALL = {f"v{v}/{name}": (v, name) for v, m in MANIFESTS.items() for name in m["files"]}
+REGENERATE = "regenerate with `.venv/bin/python tools/make_golden.py [--version 1]`"
+
+
+def _file(key: str) -> tuple[bytes, dict[str, Any], int]:
+    version, name = ALL[key]
+    return (DIRS[version] / name).read_bytes(), MANIFESTS[version]["files"][name], version
 
 
 def _sha256(data: bytes) -> str:
@@ -35,21 +45,26 @@ def _compiled_in() -> set[str]:
     return {p.name for p in crush.list_plugins()}
 
 
-def test_input_matches_manifest() -> None:
-    assert len(INPUT) == MANIFEST["input"]["size"]
-    assert _sha256(INPUT) == MANIFEST["input"]["sha256"]
-    assert MANIFEST["format_version"] == crush.frame.VERSION
+@pytest.mark.parametrize("version", sorted(DIRS))
+def test_input_matches_manifest(version: int) -> None:
+    manifest = MANIFESTS[version]
+    assert (DIRS[version] / manifest["input"]["file"]).read_bytes() == INPUT
+    assert len(INPUT) == manifest["input"]["size"]
+    assert _sha256(INPUT) == manifest["input"]["sha256"]
+    assert manifest["format_version"] == version
+    assert version in crush.frame.VERSIONS
 
 
-def test_manifest_lists_every_golden_file() -> None:
-    on_disk = {p.name for p in GOLDEN.glob("*.crush")}
-    assert on_disk == set(FILES), f"tests/golden/ and manifest.json disagree; {REGENERATE}"
+@pytest.mark.parametrize("version", sorted(DIRS))
+def test_manifest_lists_every_golden_file(version: int) -> None:
+    on_disk = {p.name for p in DIRS[version].glob("*.crush")}
+    assert on_disk == set(MANIFESTS[version]["files"]), (
+        f"{DIRS[version]} and its manifest.json disagree; {REGENERATE}")
 
 
-@pytest.mark.parametrize("name", sorted(FILES))
+@pytest.mark.parametrize("name", sorted(ALL))
 def test_golden_file_is_unchanged(name: str) -> None:
-    blob = (GOLDEN / name).read_bytes()
-    entry = FILES[name]
+    blob, entry, _ = _file(name)
     assert len(blob) == entry["size"]
     assert _sha256(blob) == entry["sha256"], f"{name} changed without manifest.json; {REGENERATE}"
 
@@ -71,11 +86,10 @@ DECODERS: dict[str, Callable[[bytes, int | None], bytes]] = {
 
 @pytest.mark.parametrize("decoder", DECODERS)
 @pytest.mark.parametrize("threads", [1, None])
-@pytest.mark.parametrize("name", sorted(FILES))
+@pytest.mark.parametrize("name", sorted(ALL))
 def test_golden_file_decodes(name: str, threads: int | None, decoder: str) -> None:
     decode = DECODERS[decoder]
-    blob = (GOLDEN / name).read_bytes()
-    entry = FILES[name]
+    blob, entry, _ = _file(name)
     missing = [f["plugin"] for f in entry["frames"] if f["plugin"] not in _compiled_in()]
     if missing:
         # A build without the plugin must say which one is missing, not fail obscurely.
@@ -91,16 +105,16 @@ def test_golden_file_decodes(name: str, threads: int | None, decoder: str) -> No
         assert content == b""
 
 
-@pytest.mark.parametrize("name", sorted(FILES))
+@pytest.mark.parametrize("name", sorted(ALL))
 def test_golden_file_inspects(name: str) -> None:
-    blob = (GOLDEN / name).read_bytes()
+    blob, entry, version = _file(name)
     report = crush.inspect(blob)
-    expected = FILES[name]["frames"]
+    expected = entry["frames"]
     assert len(report.frames) == len(expected)
     for got, want in zip(report.frames, expected, strict=True):
         assert got.plugin == want["plugin"]
         assert got.plugin_id == want["plugin_id"]
-        assert got.version == crush.frame.VERSION
+        assert got.version == version
         assert got.block_size == want["block_size"]
         assert got.blocks == want["blocks"]
         assert got.raw_blocks == want["raw_blocks"]
@@ -109,20 +123,24 @@ def test_golden_file_inspects(name: str) -> None:
         assert got.content_crc == want["content_crc"]
         assert got.info == crush.FileInfo(**want["info"])
     assert report.compressed_size == len(blob)
-    assert report.original_size == FILES[name]["content_size"]
+    assert report.original_size == entry["content_size"]
+    assert crush.read_index(blob).size == entry["content_size"]
 
 
-def test_every_plugin_has_a_golden_file() -> None:
+@pytest.mark.parametrize("version", sorted(DIRS))
+def test_every_plugin_has_a_golden_file(version: int) -> None:
+    files = MANIFESTS[version]["files"]
     for plugin in crush.list_plugins():
         name = f"{plugin.name}.crush"
-        assert name in FILES, f"plugin {plugin.name!r} has no golden file; {REGENERATE}"
-        (frame,) = FILES[name]["frames"]
+        assert name in files, f"plugin {plugin.name!r} has no v{version} golden file; {REGENERATE}"
+        (frame,) = files[name]["frames"]
         assert (frame["plugin"], frame["plugin_id"]) == (plugin.name, plugin.plugin_id)
 
 
+@pytest.mark.parametrize("version", sorted(DIRS))
 @pytest.mark.parametrize("plugin", sorted(_compiled_in()))
-def test_plugin_golden_file_has_raw_and_compressed_blocks(plugin: str) -> None:
-    (frame,) = FILES[f"{plugin}.crush"]["frames"]
+def test_plugin_golden_file_has_raw_and_compressed_blocks(plugin: str, version: int) -> None:
+    (frame,) = MANIFESTS[version]["files"][f"{plugin}.crush"]["frames"]
     assert frame["blocks"] >= 3
     if crush.get_plugin(plugin).metadata.ratio < 1:
         assert 1 <= frame["raw_blocks"] < frame["blocks"]
@@ -133,15 +151,17 @@ def test_plugin_golden_file_has_raw_and_compressed_blocks(plugin: str) -> None:
     assert frame["info"] == {"name": None, "mtime_ns": None, "mode": None}
 
 
-def test_fileinfo_golden_file_stores_metadata() -> None:
-    report = crush.inspect((GOLDEN / "fileinfo.crush").read_bytes())
+@pytest.mark.parametrize("version", sorted(DIRS))
+def test_fileinfo_golden_file_stores_metadata(version: int) -> None:
+    report = crush.inspect((DIRS[version] / "fileinfo.crush").read_bytes())
     assert report.frames[0].info == crush.FileInfo(
         name="données.bin", mtime_ns=1_700_000_000_123_456_789, mode=0o640
     )
 
 
-def test_concat_golden_file_has_two_frames() -> None:
-    blob = (GOLDEN / "concat.crush").read_bytes()
+@pytest.mark.parametrize("version", sorted(DIRS))
+def test_concat_golden_file_has_two_frames(version: int) -> None:
+    blob = (DIRS[version] / "concat.crush").read_bytes()
     frames = crush.inspect(blob).frames
     assert [f.plugin for f in frames] == ["deflate", "lzma"]
     assert sum(f.original_size for f in frames) == len(INPUT)
@@ -150,7 +170,8 @@ def test_concat_golden_file_has_two_frames() -> None:
     assert crush.decompress(blob[first:]) == INPUT[frames[0].original_size :]
 
 
-def test_empty_golden_file_has_no_blocks() -> None:
-    blob = (GOLDEN / "empty.crush").read_bytes()
-    assert len(blob) == 26
+@pytest.mark.parametrize(("version", "size"), [(1, 26), (2, 58)])
+def test_empty_golden_file_has_no_blocks(version: int, size: int) -> None:
+    blob = (DIRS[version] / "empty.crush").read_bytes()
+    assert len(blob) == size
     assert crush.inspect(blob).frames[0].blocks == 0

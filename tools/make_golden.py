@@ -2,9 +2,10 @@
 
 Run from the repository root::
 
-    .venv/bin/python tools/make_golden.py            # (re)write tests/golden/
+    .venv/bin/python tools/make_golden.py            # (re)write tests/golden/v2/
     .venv/bin/python tools/make_golden.py --out DIR  # write elsewhere, e.g. to diff
-    .venv/bin/python tools/make_golden.py --format-example  # print FORMAT.md's dump
+    .venv/bin/python tools/make_golden.py --version 1 --out tests/golden  # the v1 files
+    .venv/bin/python tools/make_golden.py --format-example [--version 1]  # FORMAT.md's dumps
 
 It writes a deterministic input (``input.bin``: text, a random segment and
 binary records, from a fixed seed), one ``<plugin>.crush`` per compiled-in
@@ -13,7 +14,9 @@ plugin with several blocks (at least one stored raw), ``fileinfo.crush``
 ``empty.crush`` (no blocks) and ``manifest.json`` (sha256 of every file and
 the facts the tests expect). Golden files are written only by this tool,
 never by a test run: regenerate them only when a format change is intended,
-and say so in the commit.
+and say so in the commit. The v1 files (tests/golden/) were made by crush
+when it wrote v1 and stay as they are; crush still writes v1 on request
+(``--version 1``), so the tool can show they are unchanged.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import random
 import struct
 import sys
 import zlib
+from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -36,9 +40,13 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import crush  # noqa: E402 - needs the checkout on sys.path (above)
+from crush import engine  # noqa: E402 - as above
 from crush import frame  # noqa: E402 - as above
+from crush import frame_v2  # noqa: E402 - as above
+from crush.options import options  # noqa: E402 - as above
 
 GOLDEN_DIR: Final = REPO / "tests" / "golden"
+"""The v1 golden files; each later version has a subdirectory (v2/)."""
 INPUT_NAME: Final = "input.bin"
 MANIFEST_NAME: Final = "manifest.json"
 SEED: Final = 0xC0FFEE
@@ -126,22 +134,33 @@ def make_input() -> bytes:
     return bytes(text[: 5 * BLOCK_SIZE]) + noise + records + tail
 
 
-def make_frames(data: bytes) -> dict[str, bytes]:
+def compress(data: bytes, plugin: str, block_size: int, *, version: int = frame.VERSION,
+             file_info: crush.FileInfo | None = None) -> bytes:
+    """Return the frame of format *version* that crush writes for *data* (one thread)."""
+    opts = options(None, 1, None, None)
+    compressor = engine.Compressor(crush.get_plugin(plugin), None, opts, block_size=block_size,
+                                   info=file_info, version=version)
+    try:
+        parts = [part for start in range(0, len(data), block_size)
+                 for part in compressor.feed(data[start : start + block_size])]
+        return b"".join(bytes(p) for p in parts + compressor.finish())
+    finally:
+        compressor.close()
+
+
+def make_frames(data: bytes, version: int = frame.VERSION) -> dict[str, bytes]:
     """Return every golden file name mapped to its frame bytes, all made from *data*."""
     files = {
-        f"{plugin.name}.crush": crush.compress(
-            data, plugin=plugin.name, block_size=BLOCK_SIZE, threads=1
-        )
+        f"{plugin.name}.crush": compress(data, plugin.name, BLOCK_SIZE, version=version)
         for plugin in crush.list_plugins()
     }
-    files["fileinfo.crush"] = crush.compress(
-        data, plugin="deflate", block_size=BLOCK_SIZE, file_info=FILEINFO, threads=1
-    )
+    files["fileinfo.crush"] = compress(data, "deflate", BLOCK_SIZE, version=version,
+                                       file_info=FILEINFO)
     half = len(data) // 2
-    files["concat.crush"] = crush.compress(
-        data[:half], plugin="deflate", block_size=BLOCK_SIZE, threads=1
-    ) + crush.compress(data[half:], plugin="lzma", block_size=2 * BLOCK_SIZE, threads=1)
-    files["empty.crush"] = crush.compress(b"", plugin="deflate", threads=1)
+    files["concat.crush"] = compress(
+        data[:half], "deflate", BLOCK_SIZE, version=version
+    ) + compress(data[half:], "lzma", 2 * BLOCK_SIZE, version=version)
+    files["empty.crush"] = compress(b"", "deflate", 1 << 20, version=version)
     return files
 
 
@@ -182,12 +201,12 @@ def describe(blob: bytes) -> FileEntry:
     )
 
 
-def write(out: Path) -> Manifest:
+def write(out: Path, version: int = frame.VERSION) -> Manifest:
     """Write the input, every golden frame and the manifest into *out*; return the manifest."""
     data = make_input()
-    files = make_frames(data)
+    files = make_frames(data, version)
     manifest = Manifest(
-        format_version=frame.VERSION,
+        format_version=version,
         generator="tools/make_golden.py",
         input=InputEntry(file=INPUT_NAME, size=len(data), sha256=_sha256(data)),
         files={name: describe(blob) for name, blob in sorted(files.items())},
@@ -209,11 +228,9 @@ EXAMPLE_CONTENT: Final = b"hello hello hello hello"
 EXAMPLE_INFO: Final = crush.FileInfo(name="a.txt", mtime_ns=1_700_000_000_123_456_789, mode=0o644)
 
 
-def example_frame() -> bytes:
-    """Return the frame of FORMAT.md's worked example, as crush makes it today."""
-    return crush.compress(
-        EXAMPLE_CONTENT, plugin="deflate", block_size=16, file_info=EXAMPLE_INFO, threads=1
-    )
+def example_frame(version: int = frame.VERSION) -> bytes:
+    """Return the frame of FORMAT.md's worked example for *version*, as crush makes it today."""
+    return compress(EXAMPLE_CONTENT, "deflate", 16, version=version, file_info=EXAMPLE_INFO)
 
 
 def _dump_lines(blob: bytes) -> list[tuple[int, bytes, str]]:
@@ -227,9 +244,46 @@ def _dump_lines(blob: bytes) -> list[tuple[int, bytes, str]]:
     src = frame.BytesSource(blob)
     header = frame.read_header(src)
     plugin = crush.plugin_for_id(header.plugin_id).name
+    pos = _dump_header(field, blob, header, plugin)
+    content = crush.decompress(blob, threads=1)
+    done = number = 0
+    blocks: list[frame.BlockRecord] = []
+    while True:
+        record = frame.read_record(src, header)
+        if isinstance(record, frame.EndRecord):
+            if header.version == 1:
+                pos = field(pos, 1, "end marker: kind 0")
+                pos = field(pos, 8, f"total content size {record.total_size} (u64 LE)")
+                pos = field(pos, 4, f"content CRC32 0x{record.crc:08x}")
+            else:
+                pos = _dump_footer(field, pos, blob, blocks, record)
+            break
+        blocks.append(record)
+        number += 1
+        kind = "2 (raw)" if record.raw else "1 (compressed)"
+        block = content[done : done + record.size]
+        done += record.size
+        pos = field(pos, 1, f"block {number}: kind {kind}")
+        pos = field(pos, 4, f"size {record.size} (u32 LE)")
+        pos = field(pos, 4, f"stored size {len(record.payload)} (u32 LE)")
+        pos = field(pos, 4, f"CRC32 0x{record.crc:08x} of {block.decode()!r}")
+        if header.version != 1:
+            record_crc = struct.unpack_from("<I", blob, pos)[0]
+            pos = field(pos, 4, f"record CRC32 0x{record_crc:08x} of bytes "
+                                f"0x{pos - 13:04x}-0x{pos - 1:04x} and the stored bytes")
+        what = "the block itself" if record.raw else f"{plugin} output"
+        pos = field(pos, len(record.payload), f"{len(record.payload)} stored bytes: {what}")
+    if pos != len(blob):
+        raise SystemExit(f"annotated {pos} of {len(blob)} bytes")
+    return rows
+
+
+def _dump_header(field: Callable[[int, int, str], int], blob: bytes,
+                 header: frame.FrameHeader, plugin: str) -> int:
+    """Annotate the header of *blob*; return the offset after it."""
     info = header.info
     pos = field(0, 2, 'magic "CR"')
-    pos = field(pos, 1, f"format version {frame.VERSION}")
+    pos = field(pos, 1, f"format version {header.version}")
     pos = field(pos, 1, f"plugin id 0x{header.plugin_id:02x} ({plugin})")
     flags = blob[pos]
     names = [n for bit, n in ((1, "name"), (2, "mtime"), (4, "mode")) if flags & bit]
@@ -244,35 +298,34 @@ def _dump_lines(blob: bytes) -> list[tuple[int, bytes, str]]:
     if info.mode is not None:
         pos = field(pos, 4, f"mode 0o{info.mode:o} (u32 LE)")
     crc = zlib.crc32(blob[:pos])
-    pos = field(pos, 4, f"header CRC32 0x{crc:08x} of bytes 0x0000-0x{pos - 1:04x}")
-    content = crush.decompress(blob, threads=1)
-    done = number = 0
-    while True:
-        record = frame.read_record(src, header)
-        if isinstance(record, frame.EndRecord):
-            pos = field(pos, 1, "end marker: kind 0")
-            pos = field(pos, 8, f"total content size {record.total_size} (u64 LE)")
-            pos = field(pos, 4, f"content CRC32 0x{record.crc:08x}")
-            break
-        number += 1
-        kind = "2 (raw)" if record.raw else "1 (compressed)"
-        block = content[done : done + record.size]
-        done += record.size
-        pos = field(pos, 1, f"block {number}: kind {kind}")
-        pos = field(pos, 4, f"size {record.size} (u32 LE)")
-        pos = field(pos, 4, f"stored size {len(record.payload)} (u32 LE)")
-        pos = field(pos, 4, f"CRC32 0x{record.crc:08x} of {block.decode()!r}")
-        what = "the block itself" if record.raw else f"{plugin} output"
-        pos = field(pos, len(record.payload), f"{len(record.payload)} stored bytes: {what}")
-    if pos != len(blob):
-        raise SystemExit(f"annotated {pos} of {len(blob)} bytes")
-    return rows
+    return field(pos, 4, f"header CRC32 0x{crc:08x} of bytes 0x0000-0x{pos - 1:04x}")
 
 
-def format_example() -> str:
-    """Return the annotated hex dump fenced block that docs/FORMAT.md embeds."""
-    lines = ["```crush-hexdump", f"{'offset':<6} | {'bytes':<47} | field"]
-    for offset, chunk, note in _dump_lines(example_frame()):
+def _dump_footer(field: Callable[[int, int, str], int], pos: int, blob: bytes,
+                 blocks: list[frame.BlockRecord], end: frame.EndRecord) -> int:
+    """Annotate a v2 footer starting at *pos*; return the offset after it."""
+    start = pos
+    pos = field(pos, 1, "footer: kind 0 (end marker)")
+    pos = field(pos, 8, f"block count {len(blocks)} (u64 LE)")
+    for number, record in enumerate(blocks, 1):
+        pos = field(pos, 4, f"index {number}: size {record.size} (u32 LE)")
+        pos = field(pos, 4, f"index {number}: stored size {len(record.payload)} (u32 LE)")
+        pos = field(pos, 4, f"index {number}: CRC32 0x{record.crc:08x}")
+    pos = field(pos, 8, f"trailer: total content size {end.total_size} (u64 LE)")
+    pos = field(pos, 4, f"trailer: content CRC32 0x{end.crc:08x}")
+    pos = field(pos, 8, f"trailer: block count {len(blocks)} (u64 LE)")
+    pos = field(pos, 8, f"trailer: frame size {len(blob)} (u64 LE)")
+    footer_crc = struct.unpack_from("<I", blob, pos)[0]
+    pos = field(pos, 4, f"trailer: footer CRC32 0x{footer_crc:08x} of bytes "
+                        f"0x{start:04x}-0x{pos - 1:04x}")
+    return field(pos, 4, f"trailer: footer magic {frame_v2.FOOTER_MAGIC.decode()!r}")
+
+
+def format_example(version: int = frame.VERSION) -> str:
+    """Return the annotated hex dump fenced block of *version* that docs/FORMAT.md embeds."""
+    fence = "```crush-hexdump" if version == 1 else f"```crush-hexdump-v{version}"
+    lines = [fence, f"{'offset':<6} | {'bytes':<47} | field"]
+    for offset, chunk, note in _dump_lines(example_frame(version)):
         for i in range(0, len(chunk), 16):
             part = chunk[i : i + 16].hex(" ")
             label = note if i == 0 else "(continued)"
@@ -284,16 +337,18 @@ def format_example() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse *argv* and write the golden files (or print the example); return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=GOLDEN_DIR,
-                        help="directory to write (default: tests/golden)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="directory to write (default: tests/golden/v2)")
+    parser.add_argument("--version", type=int, choices=frame.VERSIONS, default=frame.VERSION,
+                        help=f"frame version to write (default {frame.VERSION})")
     parser.add_argument("--format-example", action="store_true",
                         help="print the annotated hex dump for docs/FORMAT.md and exit")
     args = parser.parse_args(argv)
     if args.format_example:
-        sys.stdout.write(format_example())
+        sys.stdout.write(format_example(args.version))
         return 0
-    out: Path = args.out
-    manifest = write(out)
+    out: Path = args.out or (GOLDEN_DIR if args.version == 1 else GOLDEN_DIR / f"v{args.version}")
+    manifest = write(out, args.version)
     for name, entry in manifest["files"].items():
         frames = ", ".join(
             f"{f['plugin']} {f['blocks']} blocks ({f['raw_blocks']} raw)" for f in entry["frames"]

@@ -93,6 +93,7 @@ class Settings(NamedTuple):
     restore_name: bool = False
     remove: bool = False
     plugin_from_env: bool = False
+    rsyncable: bool = False
 
 
 def _width() -> int:
@@ -280,6 +281,9 @@ def _add_codec(parser: argparse.ArgumentParser) -> None:
                        help="same as -L fast")
     group.add_argument("--best", dest="level", action=_SetLevel, nargs=0, const="best",
                        help="same as -L best")
+    group.add_argument("--rsyncable", action="store_true",
+                       help="cut blocks where the content says so, so an edit changes only "
+                            "the blocks around it (rsync, backups, dedup)")
 
 
 class _SetLevel(argparse.Action):
@@ -559,6 +563,7 @@ def parse(
         remove=bool(get("remove")),
         plugin_from_env=command == "compress" and not get("plugin")
         and _env(environ, "CRUSH_PLUGIN") is not None,
+        rsyncable=bool(get("rsyncable")),
     )
     _check(settings, level_from_env=get("level") is None)
     return settings

@@ -272,7 +272,7 @@ def _compress_work(job: _Job, token: CancelToken) -> StreamStats:
     stats = compress_stream(
         job.reader, job.target.open(), plugin=s.plugin, level=s.level, prefer=s.prefer,
         threads=s.threads, timeout=s.timeout, cancel=token, file_info=info,
-        registry=job.registry,
+        registry=job.registry, rsyncable=s.rsyncable,
     )
     job.target.finish(targets.Metadata.of(src.stat))
     return stats

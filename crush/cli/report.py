@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
+from typing import overload
 
 from . import files
 from .args import Settings
@@ -87,7 +88,7 @@ def frame_dict(frame: FrameReport) -> dict[str, Any]:
         "compressed_size": frame.compressed_size,
         "ratio": round(frame.ratio, 6),
         "content_crc32": f"{frame.content_crc:08x}",
-        "block_crc32": [f"{crc:08x}" for crc in frame.block_crcs],
+        "block_crc32": _Hex(frame.block_crcs),
         "name": info.name,
         "mtime_ns": info.mtime_ns,
         "mtime": _mtime(info.mtime_ns),

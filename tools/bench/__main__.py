@@ -15,6 +15,7 @@ from typing import Final
 
 from . import cli
 from . import dask_csv
+from . import framev2
 from . import imports
 from . import latency
 from . import overhead
@@ -43,6 +44,8 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     overhead.BENCHMARK,
     selection.BENCHMARK,
     selection.RANDOM_BENCHMARK,
+    framev2.CHECKS,
+    framev2.RSYNCABLE,
 )
 """Every benchmark, in the order a full run executes them."""
 

@@ -23,7 +23,8 @@ crush's blocking itself costs or saves against one call on the whole
 buffer: the codec works on smaller inputs, and blocks that do not shrink
 are stored raw and never decoded); *crc32* is ``crush.checksum.crc32``
 (zlib-ng) over every block; *framing* encodes (or parses) the header, the
-block records and the end marker, CRC32s combined; *join* is
+v2 block records (with their record CRC32 over the stored bytes) and the
+footer, CRC32s combined; *join* is
 ``b"".join`` of the output pieces (the one copy into the result); *rest*
 is what is left: the execution machinery (options, deadline, runner) and
 memoryview slicing. All runs alternate; each figure is a median.
@@ -43,6 +44,7 @@ from typing import NamedTuple
 
 import crush
 from crush import frame
+from crush import frame_v2
 from crush.checksum import crc32
 from crush.contract import Buffer
 from crush.options import DEFAULT_BLOCK_SIZE
@@ -141,9 +143,9 @@ def _take_apart(plugin: crush.Plugin, data: bytes) -> _Parts:
         payload = record.payload if not record.raw else \
             plugin.compress(blocks[len(raw) - 1], level, token)
         payloads.append(bytes(payload))
-        pieces += [frame.encode_block_header(record.raw, record.size, len(record.payload),
-                                             record.crc), record.payload]
-    pieces.append(frame.encode_end(len(data), 0))
+        pieces += [bytes(made[record.offset : record.offset + frame_v2.RECORD_SIZE]),
+                   record.payload]
+    pieces.append(bytes(made[src.tell() - frame_v2.footer_size(len(raw)) :]))
     return _Parts(blocks, payloads, raw, pieces, made)
 
 
@@ -157,12 +159,14 @@ def _steps(plugin: crush.Plugin, raw: _Raw, data: bytes, parts: _Parts, op: str
     one_shot = raw.compress(data)
 
     def framing_c() -> object:
-        out = [frame.encode_header(plugin.plugin_id, DEFAULT_BLOCK_SIZE)]
+        head = frame.encode_header(plugin.plugin_id, DEFAULT_BLOCK_SIZE, version=frame.VERSION)
+        index = frame_v2.IndexWriter(len(head))
+        out = [head]
         crc = 0
         for size, payload, is_raw in zip(sizes, parts.payloads, parts.raw, strict=True):
-            out.append(frame.encode_block_header(is_raw, size, len(payload), 0))
+            out.append(index.record(is_raw, size, payload, 0))
             crc = frame.crc32_combine(crc, 0x1234, size)
-        out.append(frame.encode_end(len(data), crc))
+        out.append(index.footer(len(data), crc))
         return out
 
     def framing_d() -> object:

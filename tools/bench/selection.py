@@ -41,6 +41,7 @@ from typing import Final
 
 import crush
 from crush import frame
+from crush import frame_v2
 from crush.checksum import crc32
 from crush.options import DEFAULT_BLOCK_SIZE
 
@@ -121,9 +122,9 @@ def select_rows(ctx: Context) -> list[Row]:
 def frame_overhead(size: int, plugin_id: int) -> int:
     """Return the bytes a crush frame adds to *size* bytes of content stored raw."""
     blocks = -(-size // DEFAULT_BLOCK_SIZE)
-    return (len(frame.encode_header(plugin_id, DEFAULT_BLOCK_SIZE))
-            + blocks * len(frame.encode_block_header(True, 1, 1, 0))
-            + len(frame.encode_end(size, 0)))
+    # Frame v2: a record header and an index entry per block, and the footer.
+    return (len(frame.encode_header(plugin_id, DEFAULT_BLOCK_SIZE, version=frame.VERSION))
+            + blocks * (frame_v2.RECORD_SIZE + frame_v2.ENTRY_SIZE) + frame_v2.MIN_FOOTER_SIZE)
 
 
 def _random_timings(data: bytes, reps: int) -> dict[str, float]:
