@@ -88,7 +88,7 @@ def test_rsyncable_block_size_is_bounded(size: int) -> None:
 def test_cli_rsyncable_writes_what_the_api_writes(tmp_path: Path) -> None:
     data = _corpus(3_000_000, 4)
     (tmp_path / "a").write_bytes(data)
-    subprocess.run([sys.executable, "-m", "crush", "-p", "zstd", "--rsyncable", "-k", "a"],
+    subprocess.run([sys.executable, "-m", "crush", "-m", "zstd", "--rsyncable", "-k", "a"],
                    cwd=tmp_path, check=True, timeout=120, capture_output=True)
     blob = (tmp_path / "a.crush").read_bytes()
     assert crush.decompress(blob) == data

@@ -15,7 +15,7 @@ most 40 ms added to ``python -c pass``.
 
 **Per file.** The same file (tools/corpus.py data, 64 MiB; 32 MiB under
 ``--quick``) is compressed with deflate and default settings by the CLI
-(``crush -k -f -q -p deflate -o OUT FILE``: a fresh process, temporary
+(``crush -k -f -q -m deflate -o OUT FILE``: a fresh process, temporary
 file, fsync, rename, metadata) and by the library call
 ``crush.compress_stream(..., plugin="deflate")`` from
 the opened file into an output file in this process (without and with an
