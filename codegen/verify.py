@@ -64,7 +64,11 @@ def verify(generated: Generated, *, root: Path = PROJECT_ROOT) -> Verification:
             "run python -m codegen first; --verify checks the rendered text in its place",
         )
     modules = sorted({p.module_file for p in generated.plugins if p.module_file} - {registry})
-    files = (registry, *modules)
+    # A plugin installed elsewhere (site-packages) is not passed as a path:
+    # mypy would take its whole directory as a source root and trip over every
+    # other package installed there. The contract check imports it, so its
+    # class is still checked against the protocol (it needs a py.typed).
+    files = (registry, *(m for m in modules if m.is_relative_to(root)))
     config = root / "pyproject.toml"
     with tempfile.TemporaryDirectory(prefix="crush-verify-") as tmp:
         shadow = Path(tmp) / registry.name

@@ -152,7 +152,7 @@ class FrameReport(NamedTuple):
 
     ``plugin`` is the plugin's name (from the built-in id table when it is not
     compiled in, else ``None``); ``metadata`` is the compiled-in plugin's
-    metadata or ``None``. ``block_crcs`` are the stored CRC32s of each block's
+    metadata with its calibrated figures (``Registry.metadata_for``) or ``None``. ``block_crcs`` are the stored CRC32s of each block's
     content and ``content_crc`` the CRC32 of the whole content, as stored;
     :func:`decompress` (or ``crush test``) verifies them.
     """
@@ -254,7 +254,7 @@ def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
                 content_crc=record.crc,
                 block_crcs=tuple(crcs),
                 info=header.info,
-                metadata=plugin.metadata if plugin else None,
+                metadata=reg.metadata_for(plugin.name) if plugin else None,
             )
         )
     return Report(tuple(frames))

@@ -297,6 +297,10 @@ class Registry:
         found = self._metadata.get(name)
         return found if found is not None else self.get(name).metadata
 
+    def is_measured(self, name: str) -> bool:
+        """Return True when :meth:`metadata_for` gives measured figures for *name*, not guesses."""
+        return name in self._metadata
+
     def timeout_for(self, name: str) -> float | None:
         """Return the plugin's own timeout in seconds, or None when it has none."""
         return self._timeouts.get(name)

@@ -81,13 +81,27 @@ def _mtime(ns: int | None) -> str | None:
     return stamp.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def frame_dict(frame: FrameReport) -> dict[str, Any]:
+def figures(registry: Registry, name: str) -> dict[str, Any]:
+    """Return plugin *name*'s speed and ratio as every view shows them, marked measured or guessed.
+
+    Calibrated figures (``python -m tools.calibrate``, baked in from
+    plugins.toml) win over the guesses a plugin class declares.
+    """
+    m = registry.metadata_for(name)
+    return {"throughput_mb_s": m.throughput, "ratio": m.ratio,
+            "figures": "measured" if registry.is_measured(name) else "guessed"}
+
+
+def frame_dict(frame: FrameReport, registry: Registry | None = None) -> dict[str, Any]:
     """Return one frame's facts as JSON-ready values (CRC32s as 8 hex digits)."""
     info = frame.info
+    reg = _registry(registry)
+    known = frame.metadata is not None and frame.plugin is not None and frame.plugin in reg
     return {
         "plugin": frame.plugin,
         "plugin_id": frame.plugin_id,
         "compiled_in": frame.metadata is not None,
+        "plugin_figures": figures(reg, frame.plugin) if known and frame.plugin else None,
         "format_version": frame.version,
         "block_size": frame.block_size,
         "blocks": frame.blocks,
@@ -105,12 +119,12 @@ def frame_dict(frame: FrameReport) -> dict[str, Any]:
     }
 
 
-def report_dict(name: str, report: Report) -> dict[str, Any]:
+def report_dict(name: str, report: Report, registry: Registry | None = None) -> dict[str, Any]:
     """Return one file's facts: totals and a list of frames."""
     return {
         "file": name,
         "plugin": report.plugin,
-        "frames": [frame_dict(f) for f in report.frames],
+        "frames": [frame_dict(f, registry) for f in report.frames],
         "original_size": report.original_size,
         "compressed_size": report.compressed_size,
         "ratio": round(report.ratio, 6),
@@ -149,6 +163,10 @@ def _text(entry: dict[str, Any], verbose: int) -> str:
             f"    stored name: {f['name'] if f['name'] is not None else '-'}, "
             f"mtime: {f['mtime'] or '-'}, mode: {f['mode_octal'] or '-'}",
         ]
+        if f["plugin_figures"]:
+            fig = f["plugin_figures"]
+            lines.append(f"    plugin figures: {fig['throughput_mb_s']:g} MB/s, ratio "
+                         f"{fig['ratio']:g} ({fig['figures']})")
     return "\n".join(lines)
 
 
@@ -184,7 +202,7 @@ def inspect(s: Settings, registry: Registry | None, console: Console,
         except Exception as exc:
             console.fail(label, exc)
             continue
-        entry = report_dict(label, report)
+        entry = report_dict(label, report, registry)
         entries.append(entry)
         if s.format == "text":
             print(_text(entry, s.verbose), flush=True)
@@ -203,17 +221,17 @@ def _registry(registry: Registry | None) -> Registry:
 
 def plugin_dict(plugin: Plugin, registry: Registry) -> dict[str, Any]:
     """Return a plugin's id, metadata, levels and effective timeout as JSON-ready values."""
+    from ..codec_versions import codec_version
     from ..execution import resolve_timeout
 
-    m = plugin.metadata
+    m = registry.metadata_for(plugin.name)
     return {
         "name": plugin.name,
         "plugin_id": plugin.plugin_id,
         "default": plugin.name == registry.default.name,
-        "version": m.version,
+        "version": codec_version(m.version),
         "description": m.description,
-        "throughput_mb_s": m.throughput,
-        "ratio": m.ratio,
+        **figures(registry, plugin.name),
         "levels": {"min": m.min_level, "max": m.max_level, "default": m.default_level,
                    "fast": m.fast, "balanced": m.balanced, "best": m.best},
         "formats": list(m.formats),
@@ -243,8 +261,8 @@ def _plugin_text(d: dict[str, Any]) -> str:
         ("version", d["version"]),
         ("levels", f"{lv['min']}..{lv['max']}, default {lv['default']}; fast={lv['fast']} "
                    f"balanced={lv['balanced']} best={lv['best']}"),
-        ("speed", f"{d['throughput_mb_s']:g} MB/s (compression, one thread)"),
-        ("ratio", f"{d['ratio']:g} (compressed/original)"),
+        ("speed", f"{d['throughput_mb_s']:g} MB/s (compression, one thread; {d['figures']})"),
+        ("ratio", f"{d['ratio']:g} (compressed/original; {d['figures']})"),
         ("timeout", _timeout(d["timeout_s"])),
         ("isolation", d["isolation"]),
         ("formats", ", ".join(d["formats"]) or "any"),
@@ -253,8 +271,8 @@ def _plugin_text(d: dict[str, Any]) -> str:
 
 
 def _table(entries: list[dict[str, Any]], missing: list[dict[str, Any]]) -> str:
-    head = ("NAME", "ID", "LEVELS", "DEFAULT", "FAST/BAL/BEST", "MB/S", "RATIO", "TIMEOUT",
-            "DESCRIPTION")
+    head = ("NAME", "ID", "LEVELS", "DEFAULT", "FAST/BAL/BEST", "MB/S", "RATIO", "FIGURES",
+            "VERSION", "TIMEOUT", "DESCRIPTION")
     rows = [head]
     for d in entries:
         lv = d["levels"]
@@ -262,7 +280,8 @@ def _table(entries: list[dict[str, Any]], missing: list[dict[str, Any]]) -> str:
             d["name"] + ("*" if d["default"] else ""), f"0x{d['plugin_id']:02x}",
             f"{lv['min']}..{lv['max']}", str(lv["default"]),
             f"{lv['fast']}/{lv['balanced']}/{lv['best']}", f"{d['throughput_mb_s']:g}",
-            f"{d['ratio']:g}", _timeout(d["timeout_s"]), d["description"],
+            f"{d['ratio']:g}", d["figures"], d["version"], _timeout(d["timeout_s"]),
+            d["description"],
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
