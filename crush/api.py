@@ -153,7 +153,8 @@ class FrameReport(NamedTuple):
     ``plugin`` is the plugin's name (from the built-in id table when it is not
     compiled in, else ``None``); ``metadata`` is the compiled-in plugin's
     metadata with its calibrated figures (``Registry.metadata_for``) or
-    ``None``. ``block_crcs`` are the stored CRC32s of each block's content and ``content_crc`` the CRC32 of the whole content, as stored;
+    ``None``. ``block_crcs`` are the stored CRC32s of each block's content
+    and ``content_crc`` the CRC32 of the whole content, as stored;
     :func:`decompress` (or ``crush test``) verifies them.
     """
 
