@@ -391,14 +391,14 @@ def explain(s: Settings, registry: Registry | None, console: Console,
     import json
 
     from .. import select_plugin
-    from ..selection import SAMPLE_SIZE
+    from ..selection import WINDOW
 
     assert s.explain is not None
     name = s.explain
     label = "stdin" if name == files.STDIO else name
     reg = _registry(registry)
     try:
-        head = supervisor.run(lambda token: _head(name, SAMPLE_SIZE))
+        head = supervisor.run(lambda token: _head(name, WINDOW))
         choice = select_plugin(head, prefer=s.prefer, registry=reg)
     except Interrupted:
         raise

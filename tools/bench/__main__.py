@@ -18,6 +18,7 @@ from . import imports
 from . import latency
 from . import overhead
 from . import peers
+from . import regret
 from . import scaling
 from . import selection
 from . import stream
@@ -42,6 +43,8 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     overhead.BENCHMARK,
     selection.BENCHMARK,
     selection.RANDOM_BENCHMARK,
+    regret.BENCHMARK,
+    regret.COST_BENCHMARK,
 )
 """Every benchmark, in the order a full run executes them."""
 
