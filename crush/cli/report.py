@@ -348,6 +348,7 @@ def selection_dict(name: str, prefer: str | None, sampled: int,
         "sample_bytes": sampled,
         "candidates": [
             {"plugin": c.plugin, "throughput_mb_s": c.throughput, "ratio": c.ratio,
+             "figures": c.figures, "estimated_ratio": c.estimated_ratio,
              "specialist": c.specialist, "score": round(c.score, 6)}
             for c in choice.candidates
         ],
@@ -362,21 +363,23 @@ def _selection_text(d: dict[str, Any], others: list[str]) -> str:
         f"  weights: throughput {w['throughput']:g}, ratio {w['ratio']:g} "
         f"(--prefer {d['prefer']})",
         f"  score:   {w['throughput']:g} * norm(log MB/s) + {w['ratio']:g} * norm(1 - ratio), "
-        "min-max over the candidates",
+        "min-max over the candidates; ratio is EST (estimated on the input) when shown",
         f"  sample:  the first {d['sample_bytes']:,} bytes",
     ]
-    head = ("PLUGIN", "MB/S", "RATIO", "SCORE", "")
+    head = ("PLUGIN", "MB/S", "RATIO", "SCORE", "EST", "FIGURES", "")
     rows = [head] + [
         (c["plugin"], f"{c['throughput_mb_s']:g}", f"{c['ratio']:.3f}", f"{c['score']:.3f}",
-         "specialist" if c["specialist"] else "")
+         "-" if c["estimated_ratio"] is None else f"{c['estimated_ratio']:.3f}",
+         c["figures"], "specialist" if c["specialist"] else "")
         for c in d["candidates"]
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     for number, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in
-                                             zip(row[1:4], widths[1:4], strict=True)]
+                                             zip(row[1:5], widths[1:5], strict=True)]
+        cells.append(row[5].ljust(widths[5]))
         mark = "  <- chosen" if number == 1 else ""
-        lines.append(("  " + "  ".join(cells) + "  " + row[4]).rstrip() + mark)
+        lines.append(("  " + "  ".join(cells) + "  " + row[6]).rstrip() + mark)
     if others:
         why = ("a specialist accepted the input, so general-purpose plugins step aside"
                if any(c["specialist"] for c in d["candidates"])
