@@ -97,3 +97,24 @@ def test_update_figures_replaces_in_place_and_inserts_missing() -> None:
                         "level: python -m tools.calibrate\nratio = 1.0           # "
                         "compressed/original on the sample corpus\n")
     assert update_figures(text, {}) == text
+
+
+def test_a_vendors_own_plugin_set_with_a_third_party_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented vendor command: calibrate the file a build uses, third-party plugin too."""
+    pytest.importorskip("cramjam")
+    monkeypatch.syspath_prepend(str(REPO / "examples" / "crush-snappy"))
+    config = tmp_path / "vendor-plugins.toml"
+    config.write_text(
+        '[crush]\ndefault = "deflate"\n\n'
+        '[[plugin]]\nname = "deflate"\nclass = "crush.plugins.deflate:DeflatePlugin"\n\n'
+        '[[plugin]]\nname = "snappy"\nclass = "crush_snappy.plugin:SnappyPlugin"\n'
+        'install = "pip install crush-snappy"\n'
+    )
+    assert main(["--config", str(config), *FAST]) == 0
+    entries = {e.name: e for e in codegen.load_config(config).plugins}
+    snappy = entries["snappy"]
+    assert snappy.throughput is not None and snappy.throughput > 0
+    assert snappy.ratio is not None and 0 < snappy.ratio < 1
+    assert 'install = "pip install crush-snappy"' in config.read_text()
