@@ -229,7 +229,7 @@ def plugin_dict(plugin: Plugin, registry: Registry) -> dict[str, Any]:
         "name": plugin.name,
         "plugin_id": plugin.plugin_id,
         "default": plugin.name == registry.default.name,
-        "version": codec_version(m.version),
+        "version": codec_version(plugin, m.version),
         "description": m.description,
         **figures(registry, plugin.name),
         "levels": {"min": m.min_level, "max": m.max_level, "default": m.default_level,

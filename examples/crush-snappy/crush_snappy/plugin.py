@@ -27,7 +27,7 @@ class SnappyPlugin:
     name: Final = "snappy"
     plugin_id: Final = 0x80  # third-party range; registered in crush's docs/PLUGINS.md
     metadata: Final = PluginMetadata(
-        version="cramjam",  # the distribution whose version reports show
+        version="cramjam",  # codec_version() below gives its version for reports
         description="Snappy raw blocks (cramjam); very fast, modest ratio",
         throughput=450.0,  # guesses until python -m tools.calibrate measures them
         ratio=0.50,
@@ -38,6 +38,12 @@ class SnappyPlugin:
         balanced=0,
         best=0,
     )
+
+    def codec_version(self) -> str:
+        """Return cramjam's version (an optional hook ``crush plugins`` shows)."""
+        import cramjam
+
+        return str(cramjam.__version__)
 
     def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
         """Return one raw Snappy block of *data* (Snappy has no levels; *level* is 0)."""
