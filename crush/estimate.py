@@ -46,7 +46,7 @@ WINDOWS: Final = 4
 BUDGET_SHARE: Final = 0.02
 """Sampling may cost this share of the leading candidate's time for the whole input."""
 
-SMALL_BUDGET: Final = 0.0005
+SMALL_BUDGET: Final = 0.0003
 """Seconds sampling may take at most for inputs under 1 MiB (keeps a selection under 1 ms)."""
 
 _SMALL: Final = 1 << 20
