@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m codegen",
         description="Render crush/_registry.py from plugins.toml.",
+        epilog="python -m codegen new-plugin NAME --id 0x80 [--dir DIR] writes a new "
+        "third-party plugin package instead (see docs/PLUGINS.md).",
     )
     parser.add_argument(
         "--config",
