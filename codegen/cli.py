@@ -12,6 +12,9 @@
 configuration file and ``--output PATH`` another output file; relative paths
 are taken from the working directory. Problems are printed to stderr, one
 per entry with the fix, and the exit status is 1.
+
+``python -m codegen new-plugin NAME --id 0x80 [--dir DIR]`` writes a new
+third-party plugin package instead (:mod:`codegen.scaffold`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ from .verify import verify
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 problems found)."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["new-plugin"]:
+        from .scaffold import main as new_plugin
+
+        return new_plugin(words[1:])
+    args = _parser().parse_args(words)
     config_file = selected_config(args.config)
     output = Path(args.output) if args.output else PROJECT_ROOT / DEFAULT_OUTPUT
     try:
@@ -63,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m codegen",
         description="Render crush/_registry.py from plugins.toml.",
+        epilog="python -m codegen new-plugin NAME --id 0x80 [--dir DIR] writes a new "
+        "third-party plugin package instead (see docs/PLUGINS.md).",
     )
     parser.add_argument(
         "--config",

@@ -169,8 +169,9 @@ class FrameReport(NamedTuple):
 
     ``plugin`` is the plugin's name (from the built-in id table when it is not
     compiled in, else ``None``); ``metadata`` is the compiled-in plugin's
-    metadata or ``None``. ``block_crcs`` are the stored CRC32s of each block's
-    content and ``content_crc`` the CRC32 of the whole content, as stored;
+    metadata with its calibrated figures (``Registry.metadata_for``) or
+    ``None``. ``block_crcs`` are the stored CRC32s of each block's content
+    and ``content_crc`` the CRC32 of the whole content, as stored;
     :func:`decompress` (or ``crush test``) verifies them.
     """
 
@@ -265,7 +266,7 @@ def _frame_reports(
             content_crc=record.crc,
             block_crcs=tuple(crcs),
             info=header.info,
-            metadata=plugin.metadata if plugin else None,
+            metadata=registry.metadata_for(plugin.name) if plugin else None,
         )
 
 
@@ -288,7 +289,7 @@ def _index_report(found: seektable.FrameIndex, registry: Registry,
         content_crc=found.crc,
         block_crcs=crcs if max_crcs is None else crcs[:max_crcs],
         info=header.info,
-        metadata=plugin.metadata if plugin else None,
+        metadata=registry.metadata_for(plugin.name) if plugin else None,
     )
 
 

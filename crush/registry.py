@@ -38,6 +38,13 @@ KNOWN_IDS: Final[Mapping[int, tuple[str, str]]] = MappingProxyType(
 )
 """Every plugin id crush has assigned, with its name and install hint (see docs/PLUGINS.md)."""
 
+REGISTERED_IDS: Final[Mapping[int, tuple[str, str, str]]] = MappingProxyType(
+    {
+        0x80: ("snappy", "pip install crush-snappy", "crush_snappy.plugin:SnappyPlugin"),
+    }
+)
+"""Third-party ids recorded in docs/PLUGINS.md: name, install hint and class, for error messages."""
+
 _MODULES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "deflate": "crush.plugins.deflate:DeflatePlugin",
@@ -261,6 +268,17 @@ class Registry:
         if plugin is not None:
             return plugin
         known = KNOWN_IDS.get(plugin_id)
+        registered = REGISTERED_IDS.get(plugin_id)
+        if known is None and registered is not None:
+            name, install, target = registered
+            raise PluginNotFoundError(
+                f"the data was made by plugin id 0x{plugin_id:02x} ({name!r}, a third-party "
+                f"plugin), which is not compiled in; install it ({install}), add "
+                f'[[plugin]] name = "{name}" class = "{target}" to plugins.toml and rebuild '
+                "(pip install .)",
+                plugin=name,
+                plugin_id=plugin_id,
+            )
         if known is None:
             raise PluginNotFoundError(
                 f"the data was made by plugin id 0x{plugin_id:02x}, which is not compiled in "
@@ -296,6 +314,10 @@ class Registry:
         """
         found = self._metadata.get(name)
         return found if found is not None else self.get(name).metadata
+
+    def is_measured(self, name: str) -> bool:
+        """Return True when :meth:`metadata_for` gives measured figures for *name*, not guesses."""
+        return name in self._metadata
 
     def timeout_for(self, name: str) -> float | None:
         """Return the plugin's own timeout in seconds, or None when it has none."""

@@ -9,6 +9,10 @@ input. Among the candidates each gets::
 
 min-max normalised over the candidates (a figure every candidate shares
 scores 1), with weights 0.7 / 0.3 unless the caller prefers otherwise.
+Throughput is the calibrated figure; ratio is estimated on the input itself
+(:mod:`crush.estimate`: each candidate that could still win compresses the
+first 4 KiB at its fast preset, scaled by its calibrated ratio), within a
+budget of 2 % of the leading candidate's time for the whole input.
 The highest score wins; ties go to the name that sorts first. With no
 candidate, the registry's default plugin is used. A named plugin always
 wins over all of this.
@@ -26,7 +30,10 @@ from typing import final
 
 from .contract import Buffer
 from .contract import Plugin
+from .contract import PluginMetadata
 from .errors import ConfigError
+from .estimate import estimate_ratios
+from .options import DEFAULT_BLOCK_SIZE
 from .registry import DEFAULT_REGISTRY
 from .registry import Registry
 
@@ -42,6 +49,9 @@ PREFERENCES: Final[Mapping[str, tuple[float, float]]] = {
 SAMPLE_SIZE: Final = 4096
 """Bytes of the input that ``detect`` sees."""
 
+WINDOW: Final = DEFAULT_BLOCK_SIZE
+"""Bytes of the input selection looks at: ``compress`` chooses from the first block."""
+
 
 @final
 class Candidate(NamedTuple):
@@ -52,6 +62,10 @@ class Candidate(NamedTuple):
     ratio: float
     specialist: bool
     score: float
+    figures: str = "guessed"
+    """``measured`` when throughput and ratio are calibrated, else ``guessed``."""
+    estimated_ratio: float | None = None
+    """The ratio estimated on this input (what the score used), or None when not sampled."""
 
 
 @final
@@ -109,14 +123,16 @@ def select_plugin(
 ) -> Selection:
     """Return the plugin crush would choose for *data* (or its first bytes), and why.
 
-    Only the first :data:`SAMPLE_SIZE` bytes are looked at. *prefer*
+    ``detect`` sees the first :data:`SAMPLE_SIZE` bytes; ratios are
+    estimated on windows spread over the first :data:`WINDOW` bytes. *prefer*
     (``"speed"``, ``"balanced"``, ``"ratio"``) or *weights* ``(throughput,
     ratio)`` (non-negative, summing to 1) set the balance; the default is
     speed first, 0.7 / 0.3. Thread-safe.
     """
     reg = registry or DEFAULT_REGISTRY
     w_t, w_r = resolve_weights(prefer, weights)
-    header = bytes(memoryview(data).cast("B")[:SAMPLE_SIZE])
+    view = memoryview(data).cast("B")[:WINDOW]
+    header = bytes(view[:SAMPLE_SIZE])
     accepted = [p for p in reg.plugins if _detects(p, header)]
     specialists = [p for p in accepted if reg.metadata_for(p.name).formats]
     pool = specialists or accepted
@@ -127,12 +143,15 @@ def select_plugin(
         return Selection(default, "no plugin accepted the input: the default plugin",
                          (w_t, w_r), (only,))
     metas = [reg.metadata_for(p.name) for p in pool]
+    estimates = _estimates(view, pool, metas, (w_t, w_r))
+    ratios = [m.ratio if e is None else e for m, e in zip(metas, estimates, strict=True)]
     speed = _normalise([math.log(m.throughput) for m in metas])
-    saving = _normalise([1.0 - m.ratio for m in metas])
+    saving = _normalise([1.0 - r for r in ratios])
     scored = sorted(
         (
-            Candidate(p.name, m.throughput, m.ratio, bool(m.formats), w_t * s + w_r * r)
-            for p, m, s, r in zip(pool, metas, speed, saving, strict=True)
+            Candidate(p.name, m.throughput, m.ratio, bool(m.formats), w_t * s + w_r * r,
+                      "measured" if reg.is_measured(p.name) else "guessed", e)
+            for p, m, s, r, e in zip(pool, metas, speed, saving, estimates, strict=True)
         ),
         key=lambda c: (-c.score, c.plugin),
     )
@@ -143,9 +162,28 @@ def select_plugin(
     elif len(scored) == 1:
         reason = "the only plugin that accepted the input"
     else:
+        how = ("ratios estimated on the input" if any(e is not None for e in estimates)
+               else "calibrated ratios")
         reason = (f"highest score {best.score:.3f} with weights throughput {w_t:g} / "
-                  f"ratio {w_r:g} over {len(scored)} candidates")
+                  f"ratio {w_r:g} over {len(scored)} candidates ({how})")
     return Selection(reg.get(best.plugin), reason, (w_t, w_r), tuple(scored))
+
+
+def _estimates(data: Buffer, pool: list[Plugin], metas: list[PluginMetadata],
+               weights: tuple[float, float]) -> list[float | None]:
+    """Return each candidate's ratio estimated on *data* (see :mod:`crush.estimate`)."""
+    if len(pool) < 2:
+        return [None] * len(pool)
+    w_t, w_r = weights
+    speed = _normalise([math.log(m.throughput) for m in metas])
+    saving = _normalise([1.0 - m.ratio for m in metas])
+    calibrated = [w_t * s + w_r * r for s, r in zip(speed, saving, strict=True)]
+    order = sorted(range(len(pool)), key=lambda i: (-calibrated[i], pool[i].name))
+    # Even the best possible ratio cannot lift a candidate whose speed leaves
+    # it further behind the fastest than the whole ratio weight: not sampled.
+    top = max(w_t * s for s in speed)
+    reachable = [w_t * s + w_r >= top - 1e-12 for s in speed]
+    return estimate_ratios(data, pool, metas, order, reachable)
 
 
 def chooser(

@@ -626,16 +626,17 @@ def test_builtin_plugin_missing_from_registry_is_named() -> None:
 
 
 def test_unknown_third_party_plugin_id_is_reported() -> None:
-    blob = frame.encode_header(0x80, 64) + frame.encode_end(0, 0)
+    # 0x9f: a third-party id no table names (0x80 is the registered snappy example).
+    blob = frame.encode_header(0x9F, 64) + frame.encode_end(0, 0)
     with pytest.raises(crush.PluginNotFoundError) as info:
         crush.decompress(blob)
     message = str(info.value)
-    assert "0x80" in message
+    assert "0x9f" in message
     assert "plugins.toml" in message
-    assert info.value.plugin_id == 0x80
+    assert info.value.plugin_id == 0x9F
     assert info.value.plugin is None
     report = crush.inspect(blob).frames[0]
-    assert (report.plugin, report.plugin_id, report.blocks) == (None, 0x80, 0)
+    assert (report.plugin, report.plugin_id, report.blocks) == (None, 0x9F, 0)
 
 
 def test_plugin_id_byte_is_the_fourth_byte() -> None:

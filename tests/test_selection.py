@@ -11,6 +11,7 @@ import zlib
 import pytest
 
 import crush
+from crush import estimate
 from crush.contract import PluginMetadata
 from crush.plugins.deflate import DeflatePlugin
 from crush.plugins.store import StorePlugin
@@ -60,7 +61,15 @@ def test_scores_match_a_hand_computation() -> None:
     reg = registry(Fake("fast", 0x90, 400.0, 0.5), Fake("small", 0x91, 4.0, 0.25))
     chosen = crush.select_plugin(TEXT, registry=reg)
     logs = {"deflate": math.log(40.0), "fast": math.log(400.0), "small": math.log(4.0)}
-    savings = {"deflate": 1 - 0.33, "fast": 1 - 0.5, "small": 1 - 0.25}
+    # Every fake is deflate underneath, so each sample ratio is deflate's at
+    # level 1 on the sample (small cannot win on speed and is not sampled: it
+    # gets the median sample ratio, the same one). Estimate: sqrt(R * sample).
+    sample = estimate._sample(TEXT)
+    s = len(DeflatePlugin().compress(sample, 1, crush.CancelToken())) / len(sample)
+    ratios = {"deflate": math.sqrt(0.33 * s), "fast": math.sqrt(0.5 * s),
+              "small": math.sqrt(0.25 * s)}
+    assert {c.plugin: c.estimated_ratio for c in chosen.candidates} == pytest.approx(ratios)
+    savings = {name: 1 - r for name, r in ratios.items()}
     lo_t, hi_t = min(logs.values()), max(logs.values())
     lo_r, hi_r = min(savings.values()), max(savings.values())
     expected = {
@@ -267,3 +276,55 @@ def test_calibrated_figures_override_the_class_guesses() -> None:
         crush.Registry([DeflatePlugin()], measured={"deflate": (10.0, 7.0)})
     with pytest.raises(crush.ConfigError, match="not in the registry"):
         crush.Registry([DeflatePlugin()], measured={"nope": (10.0, 0.5)})
+
+
+class Counting(Fake):
+    """A Fake that counts compress calls and can keep its input as it is (never shrinks)."""
+
+    def __init__(self, *args: object, shrinks: bool = True, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.calls = 0
+        self._shrinks = shrinks
+
+    def compress(self, data: bytes, level: int, cancel: crush.CancelToken) -> bytes:
+        self.calls += 1
+        return super().compress(data, level, cancel) if self._shrinks else bytes(data)
+
+
+def test_ratios_are_estimated_on_the_input() -> None:
+    # Same calibrated figures: by name alone "alpha" would win; on the data,
+    # alpha does not shrink anything and beta (deflate) does.
+    alpha = Counting("alpha", 0x90, 50.0, 0.4, shrinks=False)
+    beta = Counting("beta", 0x91, 50.0, 0.4)
+    reg = crush.Registry([alpha, beta])
+    chosen = crush.select_plugin(TEXT, prefer="ratio", registry=reg)
+    assert chosen.plugin.name == "beta"
+    assert alpha.calls == beta.calls == 1
+    by_name = {c.plugin: c for c in chosen.candidates}
+    assert by_name["alpha"].estimated_ratio == pytest.approx(math.sqrt(0.4 * 1.0))
+    assert by_name["beta"].estimated_ratio < by_name["alpha"].estimated_ratio
+    assert by_name["alpha"].ratio == 0.4  # the calibrated figure is still reported
+    assert "estimated on the input" in chosen.reason
+
+
+def test_sampling_skips_hopeless_and_too_costly_candidates() -> None:
+    slow = Counting("slow", 0x92, 0.5, 0.2)  # 4 KiB would take ~8 ms: over the budget
+    crawl = Counting("crawl", 0x93, 1.0, 0.3)
+    quick = Counting("quick", 0x94, 500.0, 0.5)
+    reg = registry(slow, quick)
+    crush.select_plugin(TEXT, prefer="ratio", registry=reg)
+    assert slow.calls == 0 and quick.calls == 1
+    # Speed first: crawl is so slow that no ratio could lift it past quick.
+    crush.select_plugin(TEXT, weights=(0.9, 0.1), registry=registry(crawl, quick))
+    assert crawl.calls == 0
+
+
+def test_a_candidate_whose_sample_fails_keeps_a_median_estimate() -> None:
+    class Broken(Fake):
+        def compress(self, data: bytes, level: int, cancel: crush.CancelToken) -> bytes:
+            raise RuntimeError("no")
+
+    chosen = crush.select_plugin(TEXT, prefer="ratio",
+                                 registry=registry(Broken("broken", 0x95, 40.0, 0.3)))
+    assert {c.plugin for c in chosen.candidates} == {"deflate", "broken"}
+    assert all(c.estimated_ratio is not None for c in chosen.candidates)

@@ -331,9 +331,9 @@ def _one(s: Settings, name: str, registry: Registry | None, supervisor: Supervis
         reader = CountingReader(src.fp, bar.update) if bar is not None else src.fp
         head = None
         if s.command == "compress" and s.plugin is None and s.verbose:
-            from ..selection import SAMPLE_SIZE
+            from ..selection import WINDOW
 
-            reader = head = _HeadReader(reader, SAMPLE_SIZE)
+            reader = head = _HeadReader(reader, WINDOW)
         job = _Job(s, registry, src, target, reader)
         started = time.perf_counter()
         try:

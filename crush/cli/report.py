@@ -73,13 +73,27 @@ def _mtime(ns: int | None) -> str | None:
     return stamp.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def frame_dict(frame: FrameReport) -> dict[str, Any]:
+def figures(registry: Registry, name: str) -> dict[str, Any]:
+    """Return plugin *name*'s speed and ratio as every view shows them, marked measured or guessed.
+
+    Calibrated figures (``python -m tools.calibrate``, baked in from
+    plugins.toml) win over the guesses a plugin class declares.
+    """
+    m = registry.metadata_for(name)
+    return {"throughput_mb_s": m.throughput, "ratio": m.ratio,
+            "figures": "measured" if registry.is_measured(name) else "guessed"}
+
+
+def frame_dict(frame: FrameReport, registry: Registry | None = None) -> dict[str, Any]:
     """Return one frame's facts as JSON-ready values (CRC32s as 8 hex digits)."""
     info = frame.info
+    reg = _registry(registry)
+    known = frame.metadata is not None and frame.plugin is not None and frame.plugin in reg
     return {
         "plugin": frame.plugin,
         "plugin_id": frame.plugin_id,
         "compiled_in": frame.metadata is not None,
+        "plugin_figures": figures(reg, frame.plugin) if known and frame.plugin else None,
         "format_version": frame.version,
         "block_size": frame.block_size,
         "blocks": frame.blocks,
@@ -118,7 +132,16 @@ def _frame_text(number: int, f: dict[str, Any], verbose: int) -> str:
         f"    content CRC32: {f['content_crc32']}",
         f"    block CRC32s: {' '.join(shown) or '-'}{more}",
         f"    stored name: {name}, mtime: {f['mtime'] or '-'}, mode: {f['mode_octal'] or '-'}",
+        *_figures_line(f),
     ))
+
+
+def _figures_line(f: dict[str, Any]) -> tuple[str, ...]:
+    fig = f["plugin_figures"]
+    if not fig:
+        return ()
+    return (f"    plugin figures: {fig['throughput_mb_s']:g} MB/s, ratio {fig['ratio']:g} "
+            f"({fig['figures']})",)
 
 
 class _Totals:
@@ -331,17 +354,17 @@ def _registry(registry: Registry | None) -> Registry:
 
 def plugin_dict(plugin: Plugin, registry: Registry) -> dict[str, Any]:
     """Return a plugin's id, metadata, levels and effective timeout as JSON-ready values."""
+    from ..codec_versions import codec_version
     from ..execution import resolve_timeout
 
-    m = plugin.metadata
+    m = registry.metadata_for(plugin.name)
     return {
         "name": plugin.name,
         "plugin_id": plugin.plugin_id,
         "default": plugin.name == registry.default.name,
-        "version": m.version,
+        "version": codec_version(plugin, m.version),
         "description": m.description,
-        "throughput_mb_s": m.throughput,
-        "ratio": m.ratio,
+        **figures(registry, plugin.name),
         "levels": {"min": m.min_level, "max": m.max_level, "default": m.default_level,
                    "fast": m.fast, "balanced": m.balanced, "best": m.best},
         "formats": list(m.formats),
@@ -371,8 +394,8 @@ def _plugin_text(d: dict[str, Any]) -> str:
         ("version", d["version"]),
         ("levels", f"{lv['min']}..{lv['max']}, default {lv['default']}; fast={lv['fast']} "
                    f"balanced={lv['balanced']} best={lv['best']}"),
-        ("speed", f"{d['throughput_mb_s']:g} MB/s (compression, one thread)"),
-        ("ratio", f"{d['ratio']:g} (compressed/original)"),
+        ("speed", f"{d['throughput_mb_s']:g} MB/s (compression, one thread; {d['figures']})"),
+        ("ratio", f"{d['ratio']:g} (compressed/original; {d['figures']})"),
         ("timeout", _timeout(d["timeout_s"])),
         ("isolation", d["isolation"]),
         ("formats", ", ".join(d["formats"]) or "any"),
@@ -381,8 +404,8 @@ def _plugin_text(d: dict[str, Any]) -> str:
 
 
 def _table(entries: list[dict[str, Any]], missing: list[dict[str, Any]]) -> str:
-    head = ("NAME", "ID", "LEVELS", "DEFAULT", "FAST/BAL/BEST", "MB/S", "RATIO", "TIMEOUT",
-            "DESCRIPTION")
+    head = ("NAME", "ID", "LEVELS", "DEFAULT", "FAST/BAL/BEST", "MB/S", "RATIO", "FIGURES",
+            "VERSION", "TIMEOUT", "DESCRIPTION")
     rows = [head]
     for d in entries:
         lv = d["levels"]
@@ -390,7 +413,8 @@ def _table(entries: list[dict[str, Any]], missing: list[dict[str, Any]]) -> str:
             d["name"] + ("*" if d["default"] else ""), f"0x{d['plugin_id']:02x}",
             f"{lv['min']}..{lv['max']}", str(lv["default"]),
             f"{lv['fast']}/{lv['balanced']}/{lv['best']}", f"{d['throughput_mb_s']:g}",
-            f"{d['ratio']:g}", _timeout(d["timeout_s"]), d["description"],
+            f"{d['ratio']:g}", d["figures"], d["version"], _timeout(d["timeout_s"]),
+            d["description"],
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
@@ -457,6 +481,7 @@ def selection_dict(name: str, prefer: str | None, sampled: int,
         "sample_bytes": sampled,
         "candidates": [
             {"plugin": c.plugin, "throughput_mb_s": c.throughput, "ratio": c.ratio,
+             "figures": c.figures, "estimated_ratio": c.estimated_ratio,
              "specialist": c.specialist, "score": round(c.score, 6)}
             for c in choice.candidates
         ],
@@ -471,21 +496,23 @@ def _selection_text(d: dict[str, Any], others: list[str]) -> str:
         f"  weights: throughput {w['throughput']:g}, ratio {w['ratio']:g} "
         f"(--prefer {d['prefer']})",
         f"  score:   {w['throughput']:g} * norm(log MB/s) + {w['ratio']:g} * norm(1 - ratio), "
-        "min-max over the candidates",
+        "min-max over the candidates; ratio is EST (estimated on the input) when shown",
         f"  sample:  the first {d['sample_bytes']:,} bytes",
     ]
-    head = ("PLUGIN", "MB/S", "RATIO", "SCORE", "")
+    head = ("PLUGIN", "MB/S", "RATIO", "SCORE", "EST", "FIGURES", "")
     rows = [head] + [
         (c["plugin"], f"{c['throughput_mb_s']:g}", f"{c['ratio']:.3f}", f"{c['score']:.3f}",
-         "specialist" if c["specialist"] else "")
+         "-" if c["estimated_ratio"] is None else f"{c['estimated_ratio']:.3f}",
+         c["figures"], "specialist" if c["specialist"] else "")
         for c in d["candidates"]
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     for number, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in
-                                             zip(row[1:4], widths[1:4], strict=True)]
+                                             zip(row[1:5], widths[1:5], strict=True)]
+        cells.append(row[5].ljust(widths[5]))
         mark = "  <- chosen" if number == 1 else ""
-        lines.append(("  " + "  ".join(cells) + "  " + row[4]).rstrip() + mark)
+        lines.append(("  " + "  ".join(cells) + "  " + row[6]).rstrip() + mark)
     if others:
         why = ("a specialist accepted the input, so general-purpose plugins step aside"
                if any(c["specialist"] for c in d["candidates"])
@@ -500,14 +527,14 @@ def explain(s: Settings, registry: Registry | None, console: Console,
     import json
 
     from .. import select_plugin
-    from ..selection import SAMPLE_SIZE
+    from ..selection import WINDOW
 
     assert s.explain is not None
     name = s.explain
     label = "stdin" if name == files.STDIO else name
     reg = _registry(registry)
     try:
-        head = supervisor.run(lambda token: _head(name, SAMPLE_SIZE))
+        head = supervisor.run(lambda token: _head(name, WINDOW))
         choice = select_plugin(head, prefer=s.prefer, registry=reg)
     except Interrupted:
         raise

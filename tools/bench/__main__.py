@@ -20,6 +20,7 @@ from . import imports
 from . import latency
 from . import overhead
 from . import peers
+from . import regret
 from . import scaling
 from . import selection
 from . import stream
@@ -46,6 +47,8 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     selection.RANDOM_BENCHMARK,
     framev2.CHECKS,
     framev2.RSYNCABLE,
+    regret.BENCHMARK,
+    regret.COST_BENCHMARK,
 )
 """Every benchmark, in the order a full run executes them."""
 

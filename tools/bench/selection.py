@@ -24,6 +24,9 @@ on 8 MiB — CRC32 of the content plus one copy of it into the result.
 When the speed goal is missed, the automatic call is profiled (cProfile)
 and the notes list where its time goes.
 
+Regret on files outside the corpus (how far the automatic choice lands from
+the best candidate) is measured in :mod:`tools.bench.regret`.
+
 Run alone with ``python -m tools.bench.selection [--quick]``.
 """
 
