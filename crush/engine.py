@@ -130,14 +130,30 @@ def _compress_job(op: _Operation, level: int, chunk: Buffer) -> Callable[[], Blo
             raise op.fail("compress a block", exc) from exc
         if out is chunk:  # the plugin asks for the block to be stored raw
             return True, crc, chunk
-        if not isinstance(out, bytes | bytearray):
-            raise op.fail("compress a block", TypeError(
-                f"compress() returned {type(out).__name__}, not bytes"))
-        if len(out) >= len(chunk):
-            return True, crc, chunk
-        return False, crc, out
+        return _payload(op, chunk, crc, out)
 
     return job
+
+
+def _payload(op: _Operation, chunk: Buffer, crc: int, out: object) -> Block:
+    """Return the block record for what a plugin's compress returned, or raise PluginError.
+
+    Whatever a plugin returns, the frame written must decode: a compressed
+    record holds 1 to size-1 stored bytes (see ``frame.read_record``), so
+    output that is not smaller is stored raw and an empty or non-bytes
+    result is a plugin failure (the caller falls back to the default plugin).
+    """
+    if isinstance(out, memoryview):
+        out = out.tobytes()  # its len() counts items, not bytes
+    if not isinstance(out, bytes | bytearray):
+        raise op.fail("compress a block", TypeError(
+            f"compress() returned {type(out).__name__}, not bytes"))
+    if not out:
+        raise op.fail("compress a block", ValueError(
+            f"compress() returned no bytes for a block of {len(chunk)} bytes"))
+    if len(out) >= len(chunk):
+        return True, crc, chunk
+    return False, crc, out
 
 
 @final
@@ -208,6 +224,10 @@ class Compressor:
 
     def feed(self, block: Buffer) -> list[Buffer]:
         """Submit one non-empty block; return frame bytes that are ready."""
+        if not 0 < len(block) <= self._block_size:
+            # The frame's records declare 1..block_size bytes; anything else
+            # would be written and then refused by every reader.
+            raise ValueError(f"a block must hold 1..{self._block_size} bytes, got {len(block)}")
         op = self._operation(block)
         out: list[Buffer] = []
         if len(op.runner) >= self._opts.threads:
