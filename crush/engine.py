@@ -20,10 +20,12 @@ from . import frame
 from . import isolation
 from .contract import Buffer
 from .contract import Plugin
+from .errors import CancelledError
 from .errors import ConfigError
 from .errors import CorruptBlockError
 from .errors import CorruptFrameError
 from .errors import CrushError
+from .errors import CrushTimeoutError
 from .errors import OutputLimitError
 from .errors import PluginError
 from .errors import warn
@@ -35,6 +37,7 @@ from .execution import resolve_timeout
 from .options import Level
 from .options import Options
 from .options import resolve_level
+from .selection import Detect
 
 INLINE_LIMIT: Final = 64 << 10
 """Inputs up to this size run on the caller's thread when the plugin is a built-in."""
@@ -156,6 +159,44 @@ def _payload(op: _Operation, chunk: Buffer, crc: int, out: object) -> Block:
     return False, crc, out
 
 
+def _detector(opts: Options) -> Detect:
+    """Return a detect function that runs each plugin's ``detect`` like any plugin call.
+
+    A third-party ``detect`` runs on the pool under its plugin's deadline and
+    the caller's token; one that raises, does not return in time or belongs
+    to a plugin whose workers hang (past the stuck cap) makes its plugin no
+    candidate — the timeout costs only that plugin's deadline and is logged.
+    A cancellation raises. Built-in detects run inline (they cannot hang).
+    """
+
+    def detect(plugin: Plugin, header: bytes) -> bool:
+        timeout = resolve_timeout(
+            opts.timeout, opts.registry.timeout_for(plugin.name), opts.registry.default_timeout
+        )
+        with Deadline(plugin.name, timeout, opts.cancel) as deadline:
+            try:
+                runner: Runner[object] = (
+                    InlineRunner(deadline) if _trusted(plugin) else PoolRunner(deadline, 1)
+                )
+            except PluginError:
+                return False
+            try:
+                runner.submit(lambda: plugin.detect(header))
+                return bool(runner.take())
+            except CancelledError:
+                raise
+            except CrushTimeoutError as exc:
+                warn("plugin %r: detect() %s; it is not a candidate for this input",
+                     plugin.name, exc)
+                return False
+            except Exception:  # a broken detect() only makes its plugin no candidate
+                return False
+            finally:
+                runner.close()
+
+    return detect
+
+
 @final
 class Compressor:
     """Turn blocks of content into crush frame bytes, in parallel, in order.
@@ -173,13 +214,16 @@ class Compressor:
     frame). Timeouts and cancellation never fall back.
 
     *plugin* may instead be a function that chooses the plugin from the
-    first block (automatic selection); an empty input is offered ``b""``.
+    first block (automatic selection, see :func:`crush.selection.chooser`);
+    an empty input is offered ``b""``. It gets a detect function that runs
+    every ``detect`` under the deadline and the caller's token, so a hung
+    ``detect`` cannot outlast the call's timeout.
     Not thread-safe.
     """
 
     def __init__(
         self,
-        plugin: Plugin | Callable[[Buffer], Plugin],
+        plugin: Plugin | Callable[[Buffer, Detect], Plugin],
         level: Level,
         opts: Options,
         *,
@@ -197,7 +241,7 @@ class Compressor:
         self._total = 0
         self._crc = 0
         self._op: _Operation | None = None
-        self._choose: Callable[[Buffer], Plugin] | None = None
+        self._choose: Callable[[Buffer, Detect], Plugin] | None = None
         self.plugin: Plugin | None = None
         """The plugin of the frame being written (None until chosen; changes on fallback)."""
         if hasattr(plugin, "compress"):  # a plugin, not a chooser (cheaper than isinstance)
@@ -215,7 +259,7 @@ class Compressor:
         if self._op is not None:
             return self._op
         assert self._choose is not None
-        return self._begin(self._choose(first))
+        return self._begin(self._choose(first, _detector(self._opts)))
 
     def rearm(self) -> None:
         """Restart the deadline (streams apply it per call)."""
