@@ -225,14 +225,17 @@ class _Pool:
 
     def ensure(self, threads: int) -> None:
         """Abandon what is overdue and start workers up to the largest ``threads`` asked for."""
+        self._after_fork()
         with self.lock:
-            if self._pid != os.getpid():  # forked child: the parent's threads are gone
-                self.__init__()  # type: ignore[misc]
             self._sweep()
             self.target = max(self.target, min(threads, MAX_THREADS))
             while self.size < self.target:
                 _Worker(self).start()
                 self.size += 1
+
+    def _after_fork(self) -> None:
+        if self._pid != os.getpid():  # forked child: the parent's threads are gone
+            self.__init__()  # type: ignore[misc]
 
     def abandon(self, call: _Call, since: float | None = None) -> None:
         """Set the workers inside *call*'s jobs adrift; :meth:`ensure` replaces them."""
@@ -299,12 +302,21 @@ class _Pool:
         return counts
 
     def check_capacity(self, plugin: str) -> None:
-        """Raise PluginError when *plugin* has too many workers adrift to get another."""
+        """Raise PluginError when *plugin* may not have another worker, or none is left.
+
+        Refused: a plugin with :data:`MAX_STUCK_WORKERS` workers adrift, or
+        with any once :data:`MAX_STUCK_TOTAL` were replaced — and every call
+        when all of the pool's workers are stuck and may not be replaced, as
+        it could only wait for its deadline.
+        """
+        self._after_fork()
         if not self.adrift and not self.lingering:
             return
         self.stuck()  # for the warning
         with self.lock:
             mine = sum(1 for a in self.adrift.values() if a.plugin == plugin)
+            held = sorted({a.plugin for a in self.adrift.values() if not a.replaced})
+            serving = self.size - sum(1 for a in self.adrift.values() if not a.replaced)
             full = self.replaced >= MAX_STUCK_TOTAL
         if mine >= MAX_STUCK_WORKERS or (full and mine):
             why = (f"past {MAX_STUCK_WORKERS} for one plugin" if mine >= MAX_STUCK_WORKERS
@@ -314,6 +326,14 @@ class _Pool:
                 f"crush refuses new calls to it ({why}) to avoid piling up threads. The plugin "
                 "hangs: report it to its authors, or run it with isolation='process' so hung "
                 "calls are killed",
+                plugin=plugin,
+            )
+        if serving <= 0:
+            raise PluginError(
+                f"every crush worker is stuck in a hung plugin ({', '.join(held)}) past the "
+                f"caps on replacing them ({MAX_STUCK_WORKERS} per plugin, {MAX_STUCK_TOTAL} in "
+                f"all), so no call to plugin {plugin!r} can run; run the hung plugins with "
+                "isolation='process' so hung calls are killed, or restart the process",
                 plugin=plugin,
             )
 
@@ -455,8 +475,9 @@ class PoolRunner(Generic[T]):
     __slots__ = ("_call", "_deadline", "_done", "_grace", "_results", "_submitted", "_unlink")
 
     def __init__(self, deadline: Deadline, threads: int, *, grace: float = 0.0) -> None:
-        _POOL.check_capacity(deadline.plugin)
+        # Grown first: a larger pool may have a worker for this call.
         _POOL.ensure(threads)
+        _POOL.check_capacity(deadline.plugin)
         self._deadline = deadline
         self._grace = grace
         self._call = _Call(deadline.plugin, deadline.token)

@@ -15,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,7 +112,8 @@ def test_plugin_timeout_from_registry_applies() -> None:
 def test_hung_plugin_is_abandoned_and_capacity_is_kept() -> None:
     stuck = IgnoresCancel("stuck-a", 0xA3)
     reg = registry(stuck)
-    calls = 3 * execution.default_threads()
+    # More than the pool, but under the per-plugin cap (so every call times out).
+    calls = min(3 * execution.default_threads(), execution.MAX_STUCK_WORKERS)
     try:
         for _ in range(calls):
             started = time.monotonic()
@@ -484,11 +486,14 @@ def test_process_wide_stuck_cap_holds_for_many_hung_plugins(counted: int) -> Non
         assert extra_threads(counted) <= execution.MAX_STUCK_TOTAL
         with execution._POOL.lock:
             assert execution._POOL.replaced <= execution.MAX_STUCK_TOTAL
-        # Hung plugins now fail fast; a healthy built-in still works inline.
-        with pytest.raises(crush.PluginError, match=r"hung workers|never returned"):
+        # Hung plugins now fail fast; a healthy built-in still works inline,
+        # and automatic selection does not wait for 20 hung detects' deadlines.
+        with pytest.raises(crush.PluginError, match=r"hung workers|never returned|stuck"):
             crush.compress(b"x" * 300_000, plugin="hung-0", threads=2, registry=reg)
+        started = time.monotonic()
         assert crush.decompress(crush.compress(b"ok" * 1000, registry=reg), registry=reg) \
             == b"ok" * 1000
+        assert time.monotonic() - started < 30, "one hung detect's default deadline at most"
     finally:
         for plugin in hung:
             plugin.release()
@@ -584,3 +589,35 @@ def test_idle_workers_keep_no_result_alive() -> None:
         runner.close()
     gc.collect()
     assert [ref() for ref in made] == [None] * 8
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_with_a_fresh_pool() -> None:
+    stuck = IgnoresCancel("stuck-fork", 0xB3)
+    reg = registry(stuck)
+    try:
+        for _ in range(2):
+            hammer(reg, "stuck-fork", 1, threads=execution.MAX_STUCK_WORKERS)
+        with pytest.raises(crush.PluginError):
+            crush.compress(b"x" * 300_000, plugin="stuck-fork", threads=2, registry=reg)
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about forking a threaded process: that is the point.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit code
+            code = 1
+            try:
+                # The parent's stuck threads do not exist here: no refusal,
+                # and a fresh pool serves the blocks.
+                with pytest.raises(crush.CrushTimeoutError):
+                    crush.compress(b"x" * 300_000, plugin="stuck-fork", threads=2,
+                                   timeout=0.05, registry=reg)
+                data = os.urandom(1 << 20) * 2
+                blob = crush.compress(data, plugin="zstd", threads=2, timeout=60)
+                code = 0 if crush.decompress(blob, threads=2, timeout=60) == data else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        stuck.release()
