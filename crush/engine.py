@@ -186,8 +186,8 @@ def _detector(opts: Options) -> Detect:
             except CancelledError:
                 raise
             except CrushTimeoutError as exc:
-                warn("plugin %r: detect() %s; it is not a candidate for this input",
-                     plugin.name, exc)
+                warn("detect() of plugin %r did not return within its %g s deadline; it is "
+                     "not a candidate for this input", plugin.name, exc.timeout)
                 return False
             except Exception:  # a broken detect() only makes its plugin no candidate
                 return False
