@@ -188,9 +188,13 @@ class IgnoresCancel(FaultyPlugin):
     def release(self) -> None:
         self._release.set()
 
-    def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
+    def hang(self) -> None:
+        """Ignore everything for up to ``seconds``, or until released."""
         self.entered.set()
         self._release.wait(self.seconds)
+
+    def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
+        self.hang()
         return super().compress(data, level, cancel)
 
 
@@ -218,8 +222,11 @@ class CompressReturns(FaultyPlugin):
         return self.make(data, super().compress(data, level, cancel))  # type: ignore[return-value]
 
 
-class DetectSleeps(FaultyPlugin):
-    """``detect`` ignores everything and sleeps *seconds* (or until released), then accepts."""
+class DetectSleeps(IgnoresCancel):
+    """``detect`` hangs like :class:`IgnoresCancel`'s compress (default 3 s), then accepts.
+
+    ``compress`` works; call ``release()`` when the test is done.
+    """
 
     default_name = "slow-detect"
     default_id = 0x89
@@ -227,17 +234,13 @@ class DetectSleeps(FaultyPlugin):
     def __init__(
         self, name: str | None = None, plugin_id: int | None = None, *, seconds: float = 3.0
     ) -> None:
-        super().__init__(name, plugin_id)
-        self.seconds = seconds
-        self.entered = threading.Event()
-        self._release = threading.Event()
+        super().__init__(name, plugin_id, seconds=seconds)
 
-    def release(self) -> None:
-        self._release.set()
+    def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
+        return FaultyPlugin.compress(self, data, level, cancel)
 
     def detect(self, header: bytes) -> bool:
-        self.entered.set()
-        self._release.wait(self.seconds)
+        self.hang()
         return True
 
 
