@@ -21,10 +21,12 @@ from . import frame_v2
 from . import isolation
 from .contract import Buffer
 from .contract import Plugin
+from .errors import CancelledError
 from .errors import ConfigError
 from .errors import CorruptBlockError
 from .errors import CorruptFrameError
 from .errors import CrushError
+from .errors import CrushTimeoutError
 from .errors import OutputLimitError
 from .errors import PluginError
 from .errors import warn
@@ -36,6 +38,7 @@ from .execution import resolve_timeout
 from .options import Level
 from .options import Options
 from .options import resolve_level
+from .selection import Detect
 
 INLINE_LIMIT: Final = 64 << 10
 """Inputs up to this size run on the caller's thread when the plugin is a built-in."""
@@ -131,14 +134,68 @@ def _compress_job(op: _Operation, level: int, chunk: Buffer) -> Callable[[], Blo
             raise op.fail("compress a block", exc) from exc
         if out is chunk:  # the plugin asks for the block to be stored raw
             return True, crc, chunk
-        if not isinstance(out, bytes | bytearray):
-            raise op.fail("compress a block", TypeError(
-                f"compress() returned {type(out).__name__}, not bytes"))
-        if len(out) >= len(chunk):
-            return True, crc, chunk
-        return False, crc, out
+        return _payload(op, chunk, crc, out)
 
     return job
+
+
+def _payload(op: _Operation, chunk: Buffer, crc: int, out: object) -> Block:
+    """Return the block record for what a plugin's compress returned, or raise PluginError.
+
+    Whatever a plugin returns, the frame written must decode: a compressed
+    record holds 1 to size-1 stored bytes (see ``frame.read_record``), so
+    output that is not smaller is stored raw and an empty or non-bytes
+    result is a plugin failure (the caller falls back to the default plugin).
+    """
+    if isinstance(out, memoryview):
+        out = out.tobytes()  # its len() counts items, not bytes
+    if not isinstance(out, bytes | bytearray):
+        raise op.fail("compress a block", TypeError(
+            f"compress() returned {type(out).__name__}, not bytes"))
+    if not out:
+        raise op.fail("compress a block", ValueError(
+            f"compress() returned no bytes for a block of {len(chunk)} bytes"))
+    if len(out) >= len(chunk):
+        return True, crc, chunk
+    return False, crc, out
+
+
+def _detector(opts: Options) -> Detect:
+    """Return a detect function that runs each plugin's ``detect`` like any plugin call.
+
+    A third-party ``detect`` runs on the pool under its plugin's deadline and
+    the caller's token; one that raises, does not return in time or belongs
+    to a plugin whose workers hang (past the stuck cap) makes its plugin no
+    candidate — the timeout costs only that plugin's deadline and is logged.
+    A cancellation raises. Built-in detects run inline (they cannot hang).
+    """
+
+    def detect(plugin: Plugin, header: bytes) -> bool:
+        timeout = resolve_timeout(
+            opts.timeout, opts.registry.timeout_for(plugin.name), opts.registry.default_timeout
+        )
+        with Deadline(plugin.name, timeout, opts.cancel) as deadline:
+            try:
+                runner: Runner[object] = (
+                    InlineRunner(deadline) if _trusted(plugin) else PoolRunner(deadline, 1)
+                )
+            except PluginError:
+                return False
+            try:
+                runner.submit(lambda: plugin.detect(header))
+                return bool(runner.take())
+            except CancelledError:
+                raise
+            except CrushTimeoutError as exc:
+                warn("detect() of plugin %r did not return within its %g s deadline; it is "
+                     "not a candidate for this input", plugin.name, exc.timeout)
+                return False
+            except Exception:  # a broken detect() only makes its plugin no candidate
+                return False
+            finally:
+                runner.close()
+
+    return detect
 
 
 @final
@@ -158,13 +215,16 @@ class Compressor:
     frame). Timeouts and cancellation never fall back.
 
     *plugin* may instead be a function that chooses the plugin from the
-    first block (automatic selection); an empty input is offered ``b""``.
+    first block (automatic selection, see :func:`crush.selection.chooser`);
+    an empty input is offered ``b""``. It gets a detect function that runs
+    every ``detect`` under the deadline and the caller's token, so a hung
+    ``detect`` cannot outlast the call's timeout.
     Not thread-safe.
     """
 
     def __init__(
         self,
-        plugin: Plugin | Callable[[Buffer], Plugin],
+        plugin: Plugin | Callable[[Buffer, Detect], Plugin],
         level: Level,
         opts: Options,
         *,
@@ -185,7 +245,7 @@ class Compressor:
         self._total = 0
         self._crc = 0
         self._op: _Operation | None = None
-        self._choose: Callable[[Buffer], Plugin] | None = None
+        self._choose: Callable[[Buffer, Detect], Plugin] | None = None
         self.plugin: Plugin | None = None
         """The plugin of the frame being written (None until chosen; changes on fallback)."""
         if hasattr(plugin, "compress"):  # a plugin, not a chooser (cheaper than isinstance)
@@ -203,7 +263,7 @@ class Compressor:
         if self._op is not None:
             return self._op
         assert self._choose is not None
-        return self._begin(self._choose(first))
+        return self._begin(self._choose(first, _detector(self._opts)))
 
     def rearm(self) -> None:
         """Restart the deadline (streams apply it per call)."""
@@ -212,6 +272,10 @@ class Compressor:
 
     def feed(self, block: Buffer) -> list[Buffer]:
         """Submit one non-empty block; return frame bytes that are ready."""
+        if not 0 < len(block) <= self._block_size:
+            # The frame's records declare 1..block_size bytes; anything else
+            # would be written and then refused by every reader.
+            raise ValueError(f"a block must hold 1..{self._block_size} bytes, got {len(block)}")
         op = self._operation(block)
         out: list[Buffer] = []
         if len(op.runner) >= self._opts.threads:

@@ -1,17 +1,28 @@
 """Run block jobs under a deadline with cooperative cancellation.
 
 One persistent pool of daemon worker threads serves every call. A call
-submits at most ``threads`` blocks at a time, waits for them in order and,
-when its deadline passes, cancels its token and raises at once — even if a
-worker is stuck in C code or ignores the token. Such a worker is *abandoned*:
-it may finish its call some day, but it never returns to the pool, and a new
-worker takes its place so later calls keep full capacity. Abandoned threads
-are daemons, so they never keep the interpreter from exiting.
+submits at most ``threads`` blocks at a time (at most :data:`MAX_THREADS`),
+waits for them in order and, when its deadline passes, cancels its token and
+raises at once — even if a worker is stuck in C code or ignores the token.
+Such a worker is *abandoned*: it may finish its call some day, but it never
+returns to the pool, and a new worker takes its place so later calls keep
+full capacity. Abandoned threads are daemons, so they never keep the
+interpreter from exiting.
 
-A worker still inside its job :data:`STUCK_AFTER` seconds after the
-deadline counts as stuck. Past :data:`MAX_STUCK_WORKERS` workers stuck in
-one plugin, calls to that plugin fail fast with :class:`~crush.PluginError` instead of spawning more
-threads. :func:`diagnostics` reports the counts.
+Threads stay bounded whatever callers do. At most :data:`MAX_STUCK_WORKERS`
+workers inside one plugin and :data:`MAX_STUCK_TOTAL` in the whole process
+are replaced; a worker stuck past those caps is kept (the pool runs one
+worker short) instead of spawning another thread. Calls to a plugin with
+:data:`MAX_STUCK_WORKERS` workers adrift — or with any once the process-wide
+cap is reached — fail fast with :class:`~crush.PluginError`. So the pool
+never holds more than its size plus :data:`MAX_STUCK_TOTAL` threads.
+
+Closing a runner never starts a thread, takes no lock and never waits: it
+cancels the token and leaves a note; workers that ignore the cancellation
+are abandoned by the next call into the pool (or :func:`diagnostics`) once
+:data:`STUCK_AFTER` has passed. A worker counts as *stuck* (in diagnostics
+and the warning) once it stayed :data:`STUCK_AFTER` seconds past its
+deadline or cancellation.
 """
 
 from __future__ import annotations
@@ -38,13 +49,33 @@ from .errors import warn
 T = TypeVar("T")
 
 
+MAX_THREADS: Final = 256
+"""Largest ``threads=`` a call may ask for (``CRUSH_THREADS``, ``-T``); more is a ConfigError."""
+
 MAX_STUCK_WORKERS: Final = 32
-"""Workers stuck in one plugin after which calls to it fail fast."""
+"""Workers adrift in one plugin after which calls to it fail fast."""
+
+MAX_STUCK_TOTAL: Final = 64
+"""Abandoned workers replaced in the whole process; past it stuck workers are not replaced."""
 
 STUCK_AFTER: Final = 0.5
 """Seconds past its deadline after which a worker still inside a job counts as stuck."""
 
 DEFAULT_TIMEOUT: Final = 30.0
+
+MAX_WAIT: Final = 3600.0
+"""Longest single blocking wait; longer deadlines are waited for in slices.
+
+Lock and poll timeouts overflow long before a float does (``poll`` takes
+milliseconds in a C int: about 24 days), so no wait is ever given more.
+"""
+
+
+def wait_slice(remaining: float | None) -> float:
+    """Return how long one blocking wait may last with *remaining* seconds left (None: no end)."""
+    if remaining is None:
+        return MAX_WAIT
+    return max(0.0, min(remaining, MAX_WAIT))
 
 
 @final
@@ -127,7 +158,6 @@ class _Worker(threading.Thread):
     def __init__(self, pool: _Pool) -> None:
         super().__init__(name="crush-worker", daemon=True)
         self.pool = pool
-        self.abandoned = False
 
     def run(self) -> None:
         pool = self.pool
@@ -137,81 +167,129 @@ class _Worker(threading.Thread):
             if job is None:
                 return
             call = job.call
-            if call.token.cancelled:
-                call.results.put((job.index, _SKIPPED))
-                continue
+            # Checked under the lock that abandon() holds after cancelling:
+            # a job is either skipped or visible to abandon(), never a
+            # stuck worker nobody counts.
             with pool.lock:
-                call.running[job.index] = self
+                skip = call.token.cancelled
+                if not skip:
+                    call.running[job.index] = self
+            if skip:
+                call.results.put((job.index, _SKIPPED))
+                del job, call
+                continue
             try:
                 result: object = job.fn()
             except BaseException as exc:
                 result = _Failure(exc)
             with pool.lock:
                 call.running.pop(job.index, None)
-                abandoned = self.abandoned
-                if abandoned:
-                    pool.returned(self)
+                replaced = pool.returned(self)
             call.results.put((job.index, result))
-            if abandoned:
+            # An idle worker must not keep its last block (or job) alive:
+            # with many workers that is many blocks of memory.
+            del job, call, result
+            if replaced:
                 return
+
+
+@final
+class _Adrift(NamedTuple):
+    plugin: str
+    since: float
+    replaced: bool
 
 
 class _Pool:
     """The process-wide worker pool; grows to the largest ``threads`` asked for.
 
-    A worker still inside a job at its call's deadline is set adrift and
-    replaced at once. It counts as stuck (in diagnostics, the warning and
-    the cap) only once it has stayed adrift for :data:`STUCK_AFTER`
-    seconds, so a plugin that honours the cancelled token is not reported.
+    ``size`` counts the workers that serve the job queue; a worker set
+    adrift and replaced leaves that count at once and the thread ends when
+    its job returns. Replacements are started by :meth:`ensure` only, on a
+    caller's thread, never from :meth:`abandon` or a runner's ``close()``.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.size = 0
-        self.adrift: dict[_Worker, tuple[str, float]] = {}
+        self.target = 0
+        self.adrift: dict[_Worker, _Adrift] = {}
+        self.replaced = 0  # adrift workers already replaced (their threads still run)
         self.settled: dict[str, int] = {}  # stuck workers that returned later
+        # Calls closed with jobs still running, as (when to abandon, call).
+        # Appended without the lock by close(), so closing never blocks.
+        self.lingering: deque[tuple[float, _Call]] = deque()
         self._warned: set[str] = set()
         self._pid = os.getpid()
 
     def ensure(self, threads: int) -> None:
+        """Abandon what is overdue and start workers up to the largest ``threads`` asked for."""
+        self._after_fork()
         with self.lock:
-            if self._pid != os.getpid():  # forked child: the parent's threads are gone
-                self.__init__()  # type: ignore[misc]
-            while self.size < threads:
+            self._sweep()
+            self.target = max(self.target, min(threads, MAX_THREADS))
+            while self.size < self.target:
                 _Worker(self).start()
                 self.size += 1
 
-    def abandon(self, call: _Call) -> None:
-        """Set the workers inside *call*'s jobs adrift and start replacements."""
-        now = time.monotonic()
-        with self.lock:
-            for worker in call.running.values():
-                if not worker.abandoned:
-                    worker.abandoned = True
-                    self.adrift[worker] = (call.plugin, now)
-                    _Worker(self).start()
-                    # Report it once it has been stuck long enough, even if
-                    # the program never calls crush again.
-                    timer = threading.Timer(STUCK_AFTER, self.stuck)
-                    timer.daemon = True
-                    timer.start()
-            call.running.clear()
+    def _after_fork(self) -> None:
+        if self._pid != os.getpid():  # forked child: the parent's threads are gone
+            self.__init__()  # type: ignore[misc]
 
-    def returned(self, worker: _Worker) -> None:
-        """Note that an adrift worker came back (called with the lock held)."""
-        plugin, since = self.adrift.pop(worker)
-        if time.monotonic() - since >= STUCK_AFTER:
-            self.settled[plugin] = self.settled.get(plugin, 0) + 1
+    def abandon(self, call: _Call, since: float | None = None) -> None:
+        """Set the workers inside *call*'s jobs adrift; :meth:`ensure` replaces them."""
+        with self.lock:
+            self._abandon(call, time.monotonic() if since is None else since)
+
+    def _abandon(self, call: _Call, since: float) -> None:
+        for worker in call.running.values():
+            if worker in self.adrift:
+                continue
+            mine = sum(1 for a in self.adrift.values() if a.plugin == call.plugin)
+            # Past either cap a stuck worker stays in the pool, one short,
+            # rather than costing another thread.
+            replace = self.replaced < MAX_STUCK_TOTAL and mine < MAX_STUCK_WORKERS
+            self.adrift[worker] = _Adrift(call.plugin, since, replace)
+            if replace:
+                self.replaced += 1
+                self.size -= 1
+        call.running.clear()
+
+    def _sweep(self) -> None:
+        """Abandon the workers of closed calls whose grace has passed (lock held)."""
+        if not self.lingering:
+            return
+        now = time.monotonic()
+        waiting = []
+        while self.lingering:
+            due, call = self.lingering.popleft()
+            if due <= now:
+                self._abandon(call, due)
+            else:
+                waiting.append((due, call))
+        self.lingering.extend(waiting)
+
+    def returned(self, worker: _Worker) -> bool:
+        """Note that *worker* left its job; return whether it was replaced (lock held)."""
+        adrift = self.adrift.pop(worker, None)
+        if adrift is None:
+            return False
+        if time.monotonic() - adrift.since >= STUCK_AFTER:
+            self.settled[adrift.plugin] = self.settled.get(adrift.plugin, 0) + 1
+        if adrift.replaced:
+            self.replaced -= 1
+        return adrift.replaced
 
     def stuck(self) -> dict[str, int]:
         """Return the workers stuck per plugin now; warn once per plugin."""
-        cutoff = time.monotonic() - STUCK_AFTER
         counts: dict[str, int] = {}
         with self.lock:
-            for plugin, since in self.adrift.values():
-                if since <= cutoff:
-                    counts[plugin] = counts.get(plugin, 0) + 1
+            self._sweep()
+            cutoff = time.monotonic() - STUCK_AFTER
+            for adrift in self.adrift.values():
+                if adrift.since <= cutoff:
+                    counts[adrift.plugin] = counts.get(adrift.plugin, 0) + 1
             fresh = [p for p in counts if p not in self._warned]
             self._warned.update(fresh)
         for plugin in fresh:
@@ -224,15 +302,38 @@ class _Pool:
         return counts
 
     def check_capacity(self, plugin: str) -> None:
-        if not self.adrift:
+        """Raise PluginError when *plugin* may not have another worker, or none is left.
+
+        Refused: a plugin with :data:`MAX_STUCK_WORKERS` workers adrift, or
+        with any once :data:`MAX_STUCK_TOTAL` were replaced — and every call
+        when all of the pool's workers are stuck and may not be replaced, as
+        it could only wait for its deadline.
+        """
+        self._after_fork()
+        if not self.adrift and not self.lingering:
             return
-        stuck = self.stuck().get(plugin, 0)
-        if stuck >= MAX_STUCK_WORKERS:
+        self.stuck()  # for the warning
+        with self.lock:
+            mine = sum(1 for a in self.adrift.values() if a.plugin == plugin)
+            held = sorted({a.plugin for a in self.adrift.values() if not a.replaced})
+            serving = self.size - sum(1 for a in self.adrift.values() if not a.replaced)
+            full = self.replaced >= MAX_STUCK_TOTAL
+        if mine >= MAX_STUCK_WORKERS or (full and mine):
+            why = (f"past {MAX_STUCK_WORKERS} for one plugin" if mine >= MAX_STUCK_WORKERS
+                   else f"the process already has {MAX_STUCK_TOTAL} hung workers")
             raise PluginError(
-                f"plugin {plugin!r} has {stuck} calls that never returned after their deadline; "
-                f"crush refuses new calls to it past {MAX_STUCK_WORKERS} to avoid piling up "
-                "threads. The plugin hangs: report it to its authors, or run it with "
-                "isolation='process' so hung calls are killed",
+                f"plugin {plugin!r} has {mine} calls that never returned after their deadline; "
+                f"crush refuses new calls to it ({why}) to avoid piling up threads. The plugin "
+                "hangs: report it to its authors, or run it with isolation='process' so hung "
+                "calls are killed",
+                plugin=plugin,
+            )
+        if serving <= 0:
+            raise PluginError(
+                f"every crush worker is stuck in a hung plugin ({', '.join(held)}) past the "
+                f"caps on replacing them ({MAX_STUCK_WORKERS} per plugin, {MAX_STUCK_TOTAL} in "
+                f"all), so no call to plugin {plugin!r} can run; run the hung plugins with "
+                "isolation='process' so hung calls are killed, or restart the process",
                 plugin=plugin,
             )
 
@@ -258,11 +359,12 @@ def diagnostics() -> tuple[PluginDiagnostics, ...]:
 
 
 def default_threads() -> int:
-    """Return the default parallelism: the CPUs this process may use."""
+    """Return the default parallelism: the CPUs this process may use, at most MAX_THREADS."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_THREADS))
 
 
 @final
@@ -373,8 +475,9 @@ class PoolRunner(Generic[T]):
     __slots__ = ("_call", "_deadline", "_done", "_grace", "_results", "_submitted", "_unlink")
 
     def __init__(self, deadline: Deadline, threads: int, *, grace: float = 0.0) -> None:
-        _POOL.check_capacity(deadline.plugin)
+        # Grown first: a larger pool may have a worker for this call.
         _POOL.ensure(threads)
+        _POOL.check_capacity(deadline.plugin)
         self._deadline = deadline
         self._grace = grace
         self._call = _Call(deadline.plugin, deadline.token)
@@ -414,33 +517,39 @@ class PoolRunner(Generic[T]):
             if deadline.token.cancelled:
                 deadline.check()
             remaining = deadline.remaining()
-            timeout = None if remaining is None else max(remaining + self._grace, 0)
+            wait = wait_slice(None if remaining is None else remaining + self._grace)
+            if _POOL.lingering:
+                # Closed calls may free (abandon) workers soon: replace them
+                # then, or this call could starve behind them.
+                wait = min(wait, STUCK_AFTER)
             try:
-                return self._call.results.get(timeout=timeout)
+                return self._call.results.get(timeout=wait)
             except queue.Empty:
+                if time.monotonic() < deadline.expires + self._grace:
+                    _POOL.ensure(0)
+                    continue
                 # Cancel before abandoning, so cooperative jobs start stopping.
                 deadline.token.cancel()
                 _POOL.abandon(self._call)
+                _POOL.ensure(0)
                 deadline.expire()
 
     def close(self) -> None:
-        """Cancel jobs not yet taken; abandon workers stuck past the deadline.
+        """Cancel jobs not yet taken; have workers that ignore it abandoned later.
 
-        After a cancellation (or an error) before the deadline, jobs still
-        running get :data:`STUCK_AFTER` seconds to notice the cancelled token;
-        workers still inside them then are abandoned and replaced too, so a
-        plugin that ignores cancellation cannot eat the pool's capacity.
+        Never starts a thread, takes no lock and never waits, so it is safe
+        in a finaliser and at interpreter exit. Jobs still running get
+        :data:`STUCK_AFTER` seconds (none past the deadline) to notice the
+        cancelled token; workers still inside them then are abandoned and
+        replaced by the next call into the pool, so a plugin that ignores
+        cancellation cannot eat the pool's capacity.
         """
         self._unlink()
         if len(self):
             self._deadline.token.cancel()
-            if time.monotonic() >= self._deadline.expires:
-                _POOL.abandon(self._call)
-            else:
-                call = self._call
-                timer = threading.Timer(STUCK_AFTER, _POOL.abandon, (call,))
-                timer.daemon = True
-                timer.start()
+            now = time.monotonic()
+            due = now if now >= self._deadline.expires else now + STUCK_AFTER
+            _POOL.lingering.append((due, self._call))
 
 
 Runner = InlineRunner[T] | PoolRunner[T]

@@ -25,6 +25,7 @@ from .contract import Plugin
 from .errors import ConfigError
 from .errors import CrushError
 from .errors import PluginError
+from .execution import wait_slice
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -66,7 +67,12 @@ class _Worker:
 
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        # The directory holding the top-level package (``crush``, or ``app``
+        # for a vendored ``app._vendor.crush``) comes first and absolute:
+        # the caller may have changed directory since importing it through
+        # a relative sys.path entry such as ''.
+        path = [_package_root(), *(p for p in sys.path if p)]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"{__package__}._worker", str(child_reads), str(child_writes)],
             pass_fds=(child_reads, child_writes),
@@ -85,6 +91,13 @@ class _Worker:
         self.process.kill()
         self.process.wait(5)
         self.conn.close()
+
+
+def _package_root() -> str:
+    root = os.path.dirname(os.path.abspath(__file__))
+    for _ in (__package__ or "").split("."):
+        root = os.path.dirname(root)
+    return root
 
 
 class _Pipe:
@@ -162,9 +175,11 @@ def run(
     worker = _acquire()
     try:
         worker.conn.send((plugin.name, method, arg, bytes(data)))
-        if not worker.conn.poll(remaining()):
-            worker.kill()
-            on_timeout()
+        while not worker.conn.poll(wait_slice(remaining())):
+            left = remaining()
+            if left is not None and left <= 0:
+                worker.kill()
+                on_timeout()
         ok, value = worker.conn.recv()
     except CrushError:  # the deadline: the worker was killed already
         raise

@@ -10,6 +10,7 @@ from . import frame
 from .contract import CancelToken
 from .contract import Plugin
 from .errors import ConfigError
+from .execution import MAX_THREADS
 from .execution import default_threads
 from .registry import DEFAULT_REGISTRY
 from .registry import Isolation
@@ -42,13 +43,18 @@ def options(
     """Validate the common keyword arguments of every API call."""
     if threads is None:
         threads = default_threads()
-    elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads must be an int >= 1, got {threads!r}")
+    elif isinstance(threads, bool) or not isinstance(threads, int) \
+            or not 1 <= threads <= MAX_THREADS:
+        # Each thread costs a stack and a block in flight; thousands only
+        # exhaust memory (and the OS's thread limit) without adding speed.
+        raise ConfigError(f"threads must be an int in 1..{MAX_THREADS} "
+                          f"(crush.execution.MAX_THREADS), got {threads!r}")
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0
     ):
         raise ConfigError(
-            f"timeout must be seconds >= 0 (0 disables the deadline), got {timeout!r}"
+            f"timeout must be a number of seconds >= 0 (0 or math.inf disables the "
+            f"deadline), got {timeout!r}"
         )
     if cancel is not None and not isinstance(cancel, CancelToken):
         raise ConfigError(f"cancel must be a crush.CancelToken, got {type(cancel).__name__}")

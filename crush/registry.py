@@ -57,28 +57,77 @@ _MODULES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
+_UNREADABLE: Final = object()
+
+
+def _read(obj: object, attr: str, problems: list[str]) -> object:
+    # A property may raise anything; that is a broken plugin, not a crash.
+    try:
+        return getattr(obj, attr, None)
+    except Exception as exc:
+        problems.append(f"{attr} raised {type(exc).__name__}: {exc}")
+        return _UNREADABLE
+
+
 def contract_problems(obj: object) -> list[str]:
-    """Return what keeps *obj* from satisfying the plugin contract (empty when it does)."""
-    problems = []
-    name = getattr(obj, "name", None)
-    if not isinstance(name, str) or not name or name != name.strip().lower():
+    """Return what keeps *obj* from satisfying the plugin contract (empty when it does).
+
+    Each problem starts with the attribute it is about (``name``,
+    ``plugin_id``, ``metadata``, a method); nothing *obj* does raises here.
+    """
+    problems: list[str] = []
+    name = _read(obj, "name", problems)
+    if name is not _UNREADABLE and (
+        not isinstance(name, str) or not name or name != name.strip().lower()
+    ):
         problems.append(f"name must be a non-empty lower-case str, got {name!r}")
-    plugin_id = getattr(obj, "plugin_id", None)
-    if not isinstance(plugin_id, int) or isinstance(plugin_id, bool) or not 0 <= plugin_id <= 255:
+    plugin_id = _read(obj, "plugin_id", problems)
+    if plugin_id is not _UNREADABLE and (
+        not isinstance(plugin_id, int) or isinstance(plugin_id, bool) or not 0 <= plugin_id <= 255
+    ):
         problems.append(f"plugin_id must be an int in 0-255, got {plugin_id!r}")
-    metadata = getattr(obj, "metadata", None)
-    if not isinstance(metadata, PluginMetadata):
+    metadata = _read(obj, "metadata", problems)
+    if metadata is _UNREADABLE:
+        pass
+    elif not isinstance(metadata, PluginMetadata):
         problems.append(f"metadata must be a crush.PluginMetadata, got {type(metadata).__name__}")
     else:
         problems += _metadata_problems(metadata)
     for method in ("compress", "decompress", "detect"):
-        if not callable(getattr(obj, method, None)):
+        found = _read(obj, method, problems)
+        if found is not _UNREADABLE and not callable(found):
             problems.append(f"{method}() is missing or not callable")
     return problems
 
 
-def _metadata_problems(m: PluginMetadata) -> list[str]:
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _metadata_type_problems(m: PluginMetadata) -> list[str]:
+    # PluginMetadata is a NamedTuple: nothing checked the field types yet.
     problems = []
+    for label in ("version", "description"):
+        value = getattr(m, label)
+        if not isinstance(value, str):
+            problems.append(f"metadata {label} must be a str, got {value!r}")
+    for label in ("throughput", "ratio"):
+        value = getattr(m, label)
+        if not _is_number(value):
+            problems.append(f"metadata {label} must be a number, got {value!r}")
+    for label in ("min_level", "max_level", "default_level", "fast", "balanced", "best"):
+        value = getattr(m, label)
+        if not isinstance(value, int) or isinstance(value, bool):
+            problems.append(f"metadata {label} must be an int, got {value!r}")
+    if not isinstance(m.formats, tuple) or not all(isinstance(f, str) for f in m.formats):
+        problems.append(f"metadata formats must be a tuple of str, got {m.formats!r}")
+    return problems
+
+
+def _metadata_problems(m: PluginMetadata) -> list[str]:
+    problems = _metadata_type_problems(m)
+    if problems:  # the value checks below would compare mistyped values
+        return problems
     if not m.min_level <= m.max_level:
         problems.append(f"metadata level range {m.min_level}..{m.max_level} is empty")
     for label, level in (
@@ -94,6 +143,20 @@ def _metadata_problems(m: PluginMetadata) -> list[str]:
     if not 0 < m.ratio <= 1.5:
         problems.append(f"metadata ratio must be compressed/original in (0, 1.5], got {m.ratio}")
     return problems
+
+
+def _describe(plugin: object) -> str:
+    """Name a plugin in a message even when its name attribute is broken."""
+    name = _read(plugin, "name", [])
+    cls = type(plugin).__name__
+    return f"plugin {name!r} ({cls})" if isinstance(name, str) and name else cls
+
+
+def _check_mappings(**options: object) -> None:
+    for label, mapping in options.items():
+        if mapping is not None and not isinstance(mapping, Mapping):
+            raise ConfigError(f"{label} must be a mapping of plugin names, got "
+                              f"{type(mapping).__name__}")
 
 
 def _check_timeout(label: str, value: float | None) -> float | None:
@@ -148,13 +211,15 @@ class Registry:
         measured: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         plugins = tuple(plugins)
+        _check_mappings(timeouts=timeouts, install_hints=install_hints, isolation=isolation,
+                        measured=measured)
         by_name: dict[str, Plugin] = {}
         by_id: dict[int, Plugin] = {}
         for plugin in plugins:
             problems = contract_problems(plugin)
             if problems:
                 raise ConfigError(
-                    f"{type(plugin).__name__} does not satisfy the crush plugin contract: "
+                    f"{_describe(plugin)} does not satisfy the crush plugin contract: "
                     + "; ".join(problems)
                 )
             if plugin.name in by_name:
@@ -209,8 +274,12 @@ class Registry:
         cls, by_name: Mapping[str, Plugin], measured: Mapping[str, tuple[float, float]]
     ) -> Mapping[str, PluginMetadata]:
         metadata: dict[str, PluginMetadata] = {}
-        for name, (throughput, ratio) in measured.items():
+        for name, figures in measured.items():
             cls._known(by_name, name, "measured")
+            if not isinstance(figures, tuple | list) or len(figures) != 2:
+                raise ConfigError(f"measured figures for {name!r} must be (throughput MB/s, "
+                                  f"ratio), got {figures!r}")
+            throughput, ratio = figures
             better = by_name[name].metadata._replace(throughput=throughput, ratio=ratio)
             problems = _metadata_problems(better)
             if problems:

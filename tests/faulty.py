@@ -188,10 +188,70 @@ class IgnoresCancel(FaultyPlugin):
     def release(self) -> None:
         self._release.set()
 
-    def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
+    def hang(self) -> None:
+        """Ignore everything for up to ``seconds``, or until released."""
         self.entered.set()
         self._release.wait(self.seconds)
+
+    def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
+        self.hang()
         return super().compress(data, level, cancel)
+
+
+class CompressReturns(FaultyPlugin):
+    """``compress`` returns ``make(data, compressed)``: anything at all, for contract tests.
+
+    *compressed* is the block's real raw-DEFLATE form, so a *make* that
+    returns it (in any buffer type) writes frames this class decodes.
+    """
+
+    default_name = "returns"
+    default_id = 0x88
+
+    def __init__(
+        self,
+        name: str | None = None,
+        plugin_id: int | None = None,
+        *,
+        make: Callable[[Buffer, bytes], object] = lambda data, compressed: compressed,
+    ) -> None:
+        super().__init__(name, plugin_id)
+        self.make = make
+
+    def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
+        return self.make(data, super().compress(data, level, cancel))  # type: ignore[return-value]
+
+
+class DetectSleeps(IgnoresCancel):
+    """``detect`` hangs like :class:`IgnoresCancel`'s compress (default 3 s), then accepts.
+
+    ``compress`` works; call ``release()`` when the test is done.
+    """
+
+    default_name = "slow-detect"
+    default_id = 0x89
+
+    def __init__(
+        self, name: str | None = None, plugin_id: int | None = None, *, seconds: float = 3.0
+    ) -> None:
+        super().__init__(name, plugin_id, seconds=seconds)
+
+    def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
+        return FaultyPlugin.compress(self, data, level, cancel)
+
+    def detect(self, header: bytes) -> bool:
+        self.hang()
+        return True
+
+
+class DetectRaises(FaultyPlugin):
+    """``detect`` raises ``RuntimeError("detect boom")``."""
+
+    default_name = "raises-detect"
+    default_id = 0x8A
+
+    def detect(self, header: bytes) -> bool:
+        raise RuntimeError("detect boom")
 
 
 ALL = (
@@ -203,5 +263,8 @@ ALL = (
     DecompressNonBytes,
     CooperativeSlow,
     IgnoresCancel,
+    CompressReturns,
+    DetectSleeps,
+    DetectRaises,
 )
 """Every fault-injecting plugin class (distinct default names and ids)."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import collections
+import gc
+import io
 import logging
+import math
 import os
 import random
 import signal
@@ -11,6 +15,9 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -105,7 +112,8 @@ def test_plugin_timeout_from_registry_applies() -> None:
 def test_hung_plugin_is_abandoned_and_capacity_is_kept() -> None:
     stuck = IgnoresCancel("stuck-a", 0xA3)
     reg = registry(stuck)
-    calls = 3 * execution.default_threads()
+    # More than the pool, but under the per-plugin cap (so every call times out).
+    calls = min(3 * execution.default_threads(), execution.MAX_STUCK_WORKERS)
     try:
         for _ in range(calls):
             started = time.monotonic()
@@ -320,5 +328,299 @@ def test_a_cancelled_call_does_not_keep_a_hung_worker() -> None:
         data = os.urandom(1 << 20) * 2
         assert crush.decompress(crush.compress(data, threads=2, registry=reg),
                                 registry=reg) == data
+    finally:
+        stuck.release()
+
+
+# --- limits: huge timeouts, thread counts, the stuck-worker caps ---------------------------
+
+
+@pytest.mark.parametrize("timeout", [1e10, 1e300, sys.float_info.max])
+def test_any_finite_timeout_is_valid(timeout: float) -> None:
+    # Lock and poll timeouts overflow near 9e9 s (poll: about 24 days); the
+    # waits are sliced, so a deadline that far away is simply never reached.
+    data = os.urandom(1 << 16) * 8
+    pool = registry(FaultyPlugin("far", 0xB0))
+    for name, reg in (("deflate", None), ("zstd", None), ("far", pool)):
+        blob = crush.compress(data, plugin=name, block_size=1 << 16, threads=2,
+                              timeout=timeout, registry=reg)
+        assert crush.decompress(blob, threads=2, timeout=timeout, registry=reg) == data
+
+
+def test_huge_timeout_with_process_isolation() -> None:
+    data = b"isolated " * 20_000
+    blob = crush.compress(data, plugin="deflate", isolation="process", threads=2, timeout=1e10)
+    assert crush.decompress(blob, isolation="process", timeout=1e10) == data
+
+
+def test_huge_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRUSH_TIMEOUT", "1e10")
+    data = os.urandom(300_000)
+    blob = crush.compress(data, plugin="far", threads=2, registry=registry(FaultyPlugin("far")))
+    assert crush.decompress(blob, threads=2, registry=registry(FaultyPlugin("far"))) == data
+
+
+def test_huge_timeout_on_the_command_line(tmp_path: Path) -> None:
+    src = tmp_path / "data.bin"
+    src.write_bytes(bytes(range(256)) * 8192)  # compressible: on the pool, not stored
+    env = {**os.environ, "CRUSH_TIMEOUT": "1e10"}
+    for argv in (["compress", "-k", "-p", "zstd", "-T", "2", "--timeout", "1e10", str(src)],
+                 ["test", "-T", "2", str(src) + ".crush"]):
+        done = subprocess.run([sys.executable, "-m", "crush", *argv], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("timeout", [math.nan, -1, -math.inf, "1", True])
+def test_invalid_timeouts_are_config_errors(timeout: object) -> None:
+    with pytest.raises(crush.ConfigError, match=r"timeout.*0 or math\.inf disables"):
+        crush.compress(b"x", timeout=timeout)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("raw", ["nan", "-1", "soon"])
+def test_invalid_env_timeouts_are_config_errors(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRUSH_TIMEOUT", raw)
+    with pytest.raises(crush.ConfigError, match="CRUSH_TIMEOUT"):
+        crush.compress(b"x")
+
+
+def test_infinite_timeout_means_no_deadline() -> None:
+    reg = registry(FaultyPlugin("inf", 0xB1))
+    blob = crush.compress(b"y" * 300_000, plugin="inf", timeout=math.inf, registry=reg)
+    assert crush.decompress(blob, timeout=math.inf, registry=reg) == b"y" * 300_000
+
+
+@pytest.mark.parametrize("threads", [execution.MAX_THREADS + 1, 100_000, 0, -1])
+def test_thread_counts_past_the_maximum_are_config_errors(threads: int) -> None:
+    before = threading.active_count()
+    most = execution.MAX_THREADS
+    with pytest.raises(crush.ConfigError, match=rf"threads must be an int in 1\.\.{most}"):
+        crush.compress(b"x" * 300_000, threads=threads)
+    with pytest.raises(crush.ConfigError, match="MAX_THREADS"):
+        crush.open(io.BytesIO(), "wb", threads=threads)
+    assert threading.active_count() <= before, "no thread was started for a refused call"
+
+
+def test_thread_count_limit_on_the_command_line(tmp_path: Path) -> None:
+    src = tmp_path / "data.bin"
+    src.write_bytes(b"abc" * 1000)
+    too_many = str(execution.MAX_THREADS + 1)
+    for argv, env in ((["compress", "-T", "100000", str(src)], {}),
+                      (["compress", str(src)], {"CRUSH_THREADS": too_many})):
+        done = subprocess.run([sys.executable, "-m", "crush", *argv], cwd=ROOT,
+                              env={**os.environ, **env}, capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == 2, done.stderr
+        assert f"1..{execution.MAX_THREADS}" in done.stderr
+    assert not (tmp_path / "data.bin.crush").exists()
+
+
+def test_the_maximum_thread_count_works() -> None:
+    # In a fresh interpreter: the pool keeps its largest size for good.
+    script = textwrap.dedent(
+        """
+        import threading, crush
+        from crush.execution import MAX_THREADS
+        data = bytes(range(256)) * 4096 * 4
+        blob = crush.compress(data, plugin="zstd", block_size=4096, threads=MAX_THREADS)
+        assert crush.decompress(blob, threads=MAX_THREADS) == data
+        print(threading.active_count() - 1, MAX_THREADS)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    workers, most = map(int, done.stdout.split())
+    assert workers == most
+
+
+def hammer(reg: crush.Registry, plugin: str, calls: int, threads: int) -> collections.Counter[str]:
+    """Make *calls* multi-block calls to a hung *plugin*; count how each ended."""
+    data = os.urandom(1000) * (4 * threads)  # 4 blocks per thread
+    ended: collections.Counter[str] = collections.Counter()
+    for _ in range(calls):
+        try:
+            crush.compress(data, plugin=plugin, block_size=1000, threads=threads, timeout=0.01,
+                           registry=reg)
+        except (crush.CrushTimeoutError, crush.PluginError) as exc:
+            ended[type(exc).__name__] += 1
+    return ended
+
+
+def extra_threads(before: int) -> int:
+    """Threads started since *before* was counted, beyond the pool's own growth."""
+    return threading.active_count() - before - max(0, execution._POOL.target - POOL_BEFORE[0])
+
+
+POOL_BEFORE = [0]
+
+
+@pytest.fixture
+def counted() -> Iterator[int]:
+    """Yield the thread count before a test; the pool's growth is not held against it."""
+    execution._POOL.ensure(1)
+    POOL_BEFORE[0] = execution._POOL.target
+    yield threading.active_count()
+
+
+def test_stuck_cap_holds_for_multi_block_calls(counted: int) -> None:
+    stuck = IgnoresCancel("stuck-multi", 0xB2)
+    reg = registry(stuck)
+    try:
+        ended = hammer(reg, "stuck-multi", 200, threads=16)
+        assert ended["PluginError"] > 150, ended  # past the cap calls fail fast
+        assert extra_threads(counted) <= execution.MAX_STUCK_WORKERS
+        stuck_now = {d.plugin: d.stuck for d in crush.diagnostics()}.get("stuck-multi", 0)
+        assert stuck_now <= execution.MAX_STUCK_WORKERS
+    finally:
+        stuck.release()
+
+
+def test_process_wide_stuck_cap_holds_for_many_hung_plugins(counted: int) -> None:
+    hung = [IgnoresCancel(f"hung-{n}", 0xC0 + n) for n in range(20)]
+    reg = registry(*hung)
+    try:
+        for plugin in hung:
+            hammer(reg, plugin.name, 10, threads=16)
+        assert extra_threads(counted) <= execution.MAX_STUCK_TOTAL
+        with execution._POOL.lock:
+            assert execution._POOL.replaced <= execution.MAX_STUCK_TOTAL
+        # Hung plugins now fail fast; a healthy built-in still works inline,
+        # and automatic selection does not wait for 20 hung detects' deadlines.
+        with pytest.raises(crush.PluginError, match=r"hung workers|never returned|stuck"):
+            crush.compress(b"x" * 300_000, plugin="hung-0", threads=2, registry=reg)
+        started = time.monotonic()
+        assert crush.decompress(crush.compress(b"ok" * 1000, registry=reg), registry=reg) \
+            == b"ok" * 1000
+        assert time.monotonic() - started < 30, "one hung detect's default deadline at most"
+    finally:
+        for plugin in hung:
+            plugin.release()
+    # Released, the stuck threads leave or rejoin the pool: capacity comes back.
+    give_up = time.monotonic() + PROMPT
+    while execution._POOL.adrift and time.monotonic() < give_up:
+        time.sleep(0.02)
+    data = os.urandom(1 << 20) * 2
+    blob = crush.compress(data, plugin="zstd", threads=4, block_size=1 << 18, timeout=60)
+    assert crush.decompress(blob, threads=4, timeout=60) == data
+
+
+def test_closing_a_runner_starts_no_thread_and_does_not_wait() -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def hang() -> object:
+        entered.set()
+        release.wait(60)
+        return b""
+
+    deadline = execution.Deadline("close-test", 60.0, None)
+    runner: execution.PoolRunner[object] = execution.PoolRunner(deadline, 2)
+    try:
+        runner.submit(hang)
+        assert entered.wait(PROMPT)
+        before = set(threading.enumerate())
+        runner.close()  # cancelled before the deadline: abandoned later, lazily
+        after = set(threading.enumerate())
+        assert after <= before, f"close() started {after - before}"
+        assert deadline.token.cancelled
+        # The next call into the pool, once the grace has passed, abandons
+        # and replaces the worker that ignored the cancellation.
+        time.sleep(execution.STUCK_AFTER)
+        diagnostics_for("close-test", stuck=1)
+    finally:
+        release.set()
+        deadline.close()
+
+
+def test_closing_at_interpreter_exit_never_hangs() -> None:
+    # A runner with a hung job closed by a finaliser during shutdown: a
+    # thread started then would block the exit forever.
+    script = textwrap.dedent(
+        """
+        import sys, threading
+        from crush import execution
+
+        class Holder:
+            def __del__(self):
+                self.runner.close()
+                sys.stderr.write("closed\\n")
+
+        entered = threading.Event()
+        def hang():
+            entered.set()
+            threading.Event().wait()
+
+        def make():
+            holder = Holder()
+            holder.runner = execution.PoolRunner(execution.Deadline("exit", 60.0, None), 2)
+            holder.runner.submit(hang)
+            entered.wait(30)
+            holder.cycle = holder  # garbage only the collector at shutdown finalises
+
+        make()
+        print("exiting")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert "closed" in done.stderr, "the finaliser ran at exit"
+    assert "exiting" in done.stdout
+
+
+def test_idle_workers_keep_no_result_alive() -> None:
+    # A worker holding its last block costs a block of memory per worker.
+    class Block:
+        pass
+
+    made: list[weakref.ref[Block]] = []
+
+    def job() -> Block:
+        block = Block()
+        made.append(weakref.ref(block))
+        return block
+
+    with execution.Deadline("weak", 60.0, None) as deadline:
+        runner: execution.PoolRunner[Block] = execution.PoolRunner(deadline, 4)
+        for _ in range(8):
+            runner.submit(job)
+        for _ in range(8):
+            runner.take()
+        runner.close()
+    gc.collect()
+    assert [ref() for ref in made] == [None] * 8
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_with_a_fresh_pool() -> None:
+    stuck = IgnoresCancel("stuck-fork", 0xB3)
+    reg = registry(stuck)
+    try:
+        for _ in range(2):
+            hammer(reg, "stuck-fork", 1, threads=execution.MAX_STUCK_WORKERS)
+        with pytest.raises(crush.PluginError):
+            crush.compress(b"x" * 300_000, plugin="stuck-fork", threads=2, registry=reg)
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about forking a threaded process: that is the point.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit code
+            code = 1
+            try:
+                # The parent's stuck threads do not exist here: no refusal,
+                # and a fresh pool serves the blocks.
+                with pytest.raises(crush.CrushTimeoutError):
+                    crush.compress(b"x" * 300_000, plugin="stuck-fork", threads=2,
+                                   timeout=0.05, registry=reg)
+                data = os.urandom(1 << 20) * 2
+                blob = crush.compress(data, plugin="zstd", threads=2, timeout=60)
+                code = 0 if crush.decompress(blob, threads=2, timeout=60) == data else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
     finally:
         stuck.release()

@@ -126,6 +126,78 @@ def test_objects_breaking_the_contract_are_refused(obj: object, problem: str) ->
     assert type(obj).__name__ in str(info.value)
 
 
+# Every metadata field with values of the wrong type: each must be a
+# ConfigError naming the plugin and the field, never a TypeError from a
+# comparison.
+WRONG_TYPES: dict[str, list[object]] = {
+    "version": [None, 1, b"1.0"],
+    "description": [None, 3.5],
+    "throughput": [None, "fast", b"1", [100.0], True, complex(1, 0)],
+    "ratio": [None, "0.5", False, (0.5,)],
+    "min_level": [None, 0.0, "0", True],
+    "max_level": [None, 9.5, "9"],
+    "default_level": [None, 6.0, "6"],
+    "fast": [None, "fast", 1.0],
+    "balanced": [None, "balanced"],
+    "best": [None, "best", 9.0],
+    "formats": [None, "gzip", ["gzip"], (b"gzip",), (1,)],
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [(field, value) for field, values in WRONG_TYPES.items() for value in values],
+)
+def test_wrongly_typed_metadata_is_a_config_error(field: str, value: object) -> None:
+    plugin = _with(metadata=METADATA._replace(**{field: value}))
+    with pytest.raises(crush.ConfigError) as info:
+        crush.Registry([DeflatePlugin(), plugin])
+    message = str(info.value)
+    assert "'odd'" in message, "names the plugin"
+    assert f"metadata {field} must be" in message, "names the field"
+    assert any(field in p for p in contract_problems(plugin))
+
+
+class _Raises:
+    """A property whose getter raises (assignments, as in __init__, are ignored)."""
+
+    def __get__(self, obj: object, owner: type | None = None) -> object:
+        raise RuntimeError("property boom")
+
+    def __set__(self, obj: object, value: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "attr", ["name", "plugin_id", "metadata", "compress", "decompress", "detect"]
+)
+def test_a_property_that_raises_is_a_config_error(attr: str) -> None:
+    broken = type("Broken", (FaultyPlugin,), {attr: _Raises()})("broken-prop", 0x93)
+    with pytest.raises(crush.ConfigError, match=rf"{attr} raised RuntimeError: property boom"):
+        crush.Registry([DeflatePlugin(), broken])
+    assert any(p.startswith(attr) for p in contract_problems(broken))
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "match"),
+    [
+        ("measured", {"deflate": None}, r"measured figures for 'deflate' must be"),
+        ("measured", {"deflate": (None, 0.5)}, r"metadata throughput must be a number"),
+        ("measured", {"deflate": (100.0, "0.5")}, r"metadata ratio must be a number"),
+        ("measured", {"deflate": (1.0, 2.0, 3.0)}, r"must be \(throughput MB/s, ratio\)"),
+        ("measured", [("deflate", (1.0, 0.5))], r"measured must be a mapping"),
+        ("timeouts", [("deflate", 1.0)], r"timeouts must be a mapping"),
+        ("install_hints", "pip install", r"install_hints must be a mapping"),
+        ("isolation", 5, r"isolation must be a mapping"),
+    ],
+)
+def test_wrongly_typed_registry_options_are_config_errors(
+    option: str, value: object, match: str
+) -> None:
+    with pytest.raises(crush.ConfigError, match=match):
+        crush.Registry([DeflatePlugin()], **{option: value})  # type: ignore[arg-type]
+
+
 def test_validation_happens_before_anything_is_built() -> None:
     # A bad entry late in the list must fail the whole call, whatever came before.
     plugins = [DeflatePlugin(), ZstdPlugin(), FaultyPlugin("Bad", 0x92)]

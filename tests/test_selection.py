@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
+import pathlib
 import random
+import threading
+import time
 import zlib
 
 import pytest
+from faulty import DetectRaises
+from faulty import DetectSleeps
 
 import crush
 from crush import estimate
@@ -328,3 +334,73 @@ def test_a_candidate_whose_sample_fails_keeps_a_median_estimate() -> None:
                                  registry=registry(Broken("broken", 0x95, 40.0, 0.3)))
     assert {c.plugin for c in chosen.candidates} == {"deflate", "broken"}
     assert all(c.estimated_ratio is not None for c in chosen.candidates)
+
+
+# --- detect() is a plugin call: under the deadline and the caller's token -------------------
+
+PROMPT = 5.0  # generous: the hung detects below would take 60 s
+
+
+def test_a_hung_detect_cannot_outlast_the_timeout(caplog: pytest.LogCaptureFixture) -> None:
+    hung = DetectSleeps("sleepy", 0x9A, seconds=60)
+    reg = registry(hung)
+    try:
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="crush"):
+            blob = crush.compress(TEXT, timeout=0.2, registry=reg)
+        assert time.monotonic() - started < PROMPT
+        assert hung.entered.is_set(), "its detect was asked"
+        assert crush.inspect(blob, registry=reg).plugin == "deflate", "not a candidate"
+        assert crush.decompress(blob, registry=reg) == TEXT
+        assert any("sleepy" in r.getMessage() and "detect" in r.getMessage()
+                   for r in caplog.records)
+    finally:
+        hung.release()
+
+
+def test_a_hung_detect_on_streams_and_files(tmp_path: pathlib.Path) -> None:
+    hung = DetectSleeps("sleepy-stream", 0x9B, seconds=60)
+    reg = registry(hung)
+    try:
+        started = time.monotonic()
+        dst = io.BytesIO()
+        stats = crush.compress_stream(io.BytesIO(TEXT), dst, timeout=0.2, registry=reg)
+        assert stats.plugin == "deflate"
+        with crush.open(tmp_path / "f.crush", "wb", timeout=0.2, registry=reg) as f:
+            f.write(TEXT)
+        assert time.monotonic() - started < 2 * PROMPT
+        assert crush.decompress((tmp_path / "f.crush").read_bytes(), registry=reg) == TEXT
+    finally:
+        hung.release()
+
+
+def test_a_cancel_during_detect_raises_promptly() -> None:
+    hung = DetectSleeps("sleepy-cancel", 0x9C, seconds=60)
+    reg = registry(hung)
+    token = crush.CancelToken()
+    try:
+        threading.Timer(0.2, token.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(crush.CancelledError):
+            crush.compress(TEXT, timeout=60, cancel=token, registry=reg)
+        assert time.monotonic() - started < PROMPT
+    finally:
+        hung.release()
+
+
+def test_a_raising_detect_during_compress_is_not_a_candidate() -> None:
+    reg = registry(DetectRaises("raises-detect", 0x9D))
+    blob = crush.compress(TEXT, registry=reg)
+    assert crush.inspect(blob, registry=reg).plugin == "deflate"
+
+
+def test_third_party_detect_runs_off_the_callers_thread() -> None:
+    seen: list[int] = []
+
+    class Where(DetectRaises):
+        def detect(self, header: bytes) -> bool:
+            seen.append(threading.get_ident())
+            return False
+
+    crush.compress(TEXT, registry=registry(Where("where-detect", 0x9E)))
+    assert seen and seen[0] != threading.get_ident()

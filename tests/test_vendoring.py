@@ -65,23 +65,35 @@ def test_crush_imports_only_relatively() -> None:
     assert not found, "use relative imports inside crush/:\n  " + "\n  ".join(found)
 
 
-def test_vendored_copy_round_trips(tmp_path: Path) -> None:
-    vendor = tmp_path / "app" / "_vendor"
-    shutil.copytree(PACKAGE, vendor / "crush", ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "app" / "__init__.py").write_text("")
-    (vendor / "__init__.py").write_text("")
+def vendor(root: Path) -> None:
+    """Copy crush/ into *root* as the package ``app._vendor.crush``."""
+    copy = root / "app" / "_vendor"
+    shutil.copytree(PACKAGE, copy / "crush", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "app" / "__init__.py").write_text("")
+    (copy / "__init__.py").write_text("")
 
+
+def run_vendored(
+    root: Path, script: str, *, pythonpath: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run *script* in a fresh interpreter started in *root*, without the top-level crush."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["PYTHONPATH"] = str(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SCRIPT)],
-        cwd=tmp_path,
+    if pythonpath:
+        env["PYTHONPATH"] = str(root)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+def test_vendored_copy_round_trips(tmp_path: Path) -> None:
+    vendor(tmp_path)
+    proc = run_vendored(tmp_path, SCRIPT)
     assert proc.returncode == 0, f"vendored crush failed:\n{proc.stdout}\n{proc.stderr}"
     out = json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -93,3 +105,23 @@ def test_vendored_copy_round_trips(tmp_path: Path) -> None:
     expected = [p.name for p in crush.list_plugins()]
     assert out["names"] == expected
     assert out["results"] == dict.fromkeys(expected, "ok")
+
+
+ISOLATED = """
+import os, sys
+assert sys.path[0] == "", sys.path[:1]  # python -c: the start directory, relative
+import app._vendor.crush as crush
+os.chdir(sys.argv[1] if len(sys.argv) > 1 else "/")
+data = bytes(range(256)) * 2000
+blob = crush.compress(data, plugin="deflate", isolation="process", threads=2, timeout=120)
+assert crush.decompress(blob, isolation="process", timeout=120) == data
+print("isolated ok", os.getcwd())
+"""
+
+
+def test_vendored_process_isolation_after_chdir(tmp_path: Path) -> None:
+    """The worker finds ``app._vendor.crush`` though the app left the directory '' meant."""
+    vendor(tmp_path)
+    proc = run_vendored(tmp_path, ISOLATED, pythonpath=False)
+    assert proc.returncode == 0, f"isolated vendored crush failed:\n{proc.stdout}\n{proc.stderr}"
+    assert "isolated ok /" in proc.stdout

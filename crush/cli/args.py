@@ -22,6 +22,8 @@ from typing import NamedTuple
 from typing import NoReturn
 from typing import TypeVar
 
+from ..execution import MAX_THREADS
+
 COMMANDS: Final = ("compress", "decompress", "test", "inspect", "plugins", "bench")
 """The sub-commands, in the order ``--help`` lists them."""
 
@@ -219,9 +221,10 @@ def _threads(text: str) -> int:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
+    if not 0 <= value <= MAX_THREADS:
         raise argparse.ArgumentTypeError(
-            f"invalid thread count {text!r}: use a whole number >= 1 (0 picks the CPU count)"
+            f"invalid thread count {text!r}: use a whole number in 1..{MAX_THREADS} "
+            "(0 picks the CPU count)"
         )
     return value
 
