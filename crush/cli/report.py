@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
-from typing import overload
 
 from . import files
 from .args import Settings
@@ -102,7 +101,7 @@ def frame_dict(frame: FrameReport, registry: Registry | None = None) -> dict[str
         "compressed_size": frame.compressed_size,
         "ratio": round(frame.ratio, 6),
         "content_crc32": f"{frame.content_crc:08x}",
-        "block_crc32": _Hex(frame.block_crcs),
+        "block_crc32": [f"{crc:08x}" for crc in frame.block_crcs],
         "name": info.name,
         "mtime_ns": info.mtime_ns,
         "mtime": _mtime(info.mtime_ns),
