@@ -13,6 +13,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Final
 from typing import NamedTuple
+from typing import TypeVar
 from typing import final
 
 from . import checksum
@@ -20,6 +21,7 @@ from . import frame
 from . import frame_v2
 from . import isolation
 from .contract import Buffer
+from .contract import CancelToken
 from .contract import Plugin
 from .errors import CancelledError
 from .errors import ConfigError
@@ -38,7 +40,7 @@ from .execution import resolve_timeout
 from .options import Level
 from .options import Options
 from .options import resolve_level
-from .selection import Detect
+from .selection import Probe
 
 INLINE_LIMIT: Final = 64 << 10
 """Inputs up to this size run on the caller's thread when the plugin is a built-in."""
@@ -160,42 +162,38 @@ def _payload(op: _Operation, chunk: Buffer, crc: int, out: object) -> Block:
     return False, crc, out
 
 
-def _detector(opts: Options) -> Detect:
-    """Return a detect function that runs each plugin's ``detect`` like any plugin call.
+T = TypeVar("T")
 
-    A third-party ``detect`` runs on the pool under its plugin's deadline and
-    the caller's token; one that raises, does not return in time or belongs
-    to a plugin whose workers hang (past the stuck cap) makes its plugin no
-    candidate — the timeout costs only that plugin's deadline and is logged.
-    A cancellation raises. Built-in detects run inline (they cannot hang).
+
+def _prober(opts: Options) -> Probe:
+    """Return a :class:`~crush.selection.Probe` that runs calls like any plugin call.
+
+    A third-party plugin's ``detect`` or sample compression runs on the pool
+    under its plugin's deadline and the caller's token; a timeout costs only
+    that plugin's deadline, is logged, and (in selection) makes the plugin no
+    candidate or leaves it unsampled. A plugin past the stuck cap raises
+    ``PluginError``. Built-in plugins run inline (they cannot hang).
     """
 
-    def detect(plugin: Plugin, header: bytes) -> bool:
+    def probe(plugin: Plugin, what: str, call: Callable[[CancelToken], T]) -> T:
         timeout = resolve_timeout(
             opts.timeout, opts.registry.timeout_for(plugin.name), opts.registry.default_timeout
         )
         with Deadline(plugin.name, timeout, opts.cancel) as deadline:
+            runner: Runner[T] = (
+                InlineRunner(deadline) if _trusted(plugin) else PoolRunner(deadline, 1)
+            )
             try:
-                runner: Runner[object] = (
-                    InlineRunner(deadline) if _trusted(plugin) else PoolRunner(deadline, 1)
-                )
-            except PluginError:
-                return False
-            try:
-                runner.submit(lambda: plugin.detect(header))
-                return bool(runner.take())
-            except CancelledError:
-                raise
+                runner.submit(lambda: call(deadline.token))
+                return runner.take()
             except CrushTimeoutError as exc:
-                warn("detect() of plugin %r did not return within its %g s deadline; it is "
-                     "not a candidate for this input", plugin.name, exc.timeout)
-                return False
-            except Exception:  # a broken detect() only makes its plugin no candidate
-                return False
+                warn("%s of plugin %r did not return within its %g s deadline; it is not "
+                     "a candidate for this input", what, plugin.name, exc.timeout)
+                raise
             finally:
                 runner.close()
 
-    return detect
+    return probe
 
 
 @final
@@ -216,15 +214,15 @@ class Compressor:
 
     *plugin* may instead be a function that chooses the plugin from the
     first block (automatic selection, see :func:`crush.selection.chooser`);
-    an empty input is offered ``b""``. It gets a detect function that runs
-    every ``detect`` under the deadline and the caller's token, so a hung
-    ``detect`` cannot outlast the call's timeout.
+    an empty input is offered ``b""``. It gets a probe that runs every
+    ``detect`` and sample compression under the deadline and the caller's
+    token, so a hung plugin cannot make choosing outlast the call's timeout.
     Not thread-safe.
     """
 
     def __init__(
         self,
-        plugin: Plugin | Callable[[Buffer, Detect], Plugin],
+        plugin: Plugin | Callable[[Buffer, Probe], Plugin],
         level: Level,
         opts: Options,
         *,
@@ -245,7 +243,7 @@ class Compressor:
         self._total = 0
         self._crc = 0
         self._op: _Operation | None = None
-        self._choose: Callable[[Buffer, Detect], Plugin] | None = None
+        self._choose: Callable[[Buffer, Probe], Plugin] | None = None
         self.plugin: Plugin | None = None
         """The plugin of the frame being written (None until chosen; changes on fallback)."""
         if hasattr(plugin, "compress"):  # a plugin, not a chooser (cheaper than isinstance)
@@ -263,7 +261,7 @@ class Compressor:
         if self._op is not None:
             return self._op
         assert self._choose is not None
-        return self._begin(self._choose(first, _detector(self._opts)))
+        return self._begin(self._choose(first, _prober(self._opts)))
 
     def rearm(self) -> None:
         """Restart the deadline (streams apply it per call)."""

@@ -30,12 +30,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Final
 
 from .contract import Buffer
-from .contract import CancelToken
 from .contract import Plugin
 from .contract import PluginMetadata
+from .errors import CancelledError
+
+if TYPE_CHECKING:
+    from .selection import Probe
 
 SAMPLE_SIZE: Final = 4096
 """Bytes of the input each candidate compresses."""
@@ -67,12 +71,15 @@ def _sample(data: Buffer) -> bytes:
     return b"".join(view[i * step : i * step + width] for i in range(WINDOWS))
 
 
-def _ratio(plugin: Plugin, data: Buffer, level: int) -> float | None:
+def _ratio(plugin: Plugin, data: Buffer, level: int, probe: Probe) -> float | None:
     size = len(memoryview(data).cast("B"))
     if not size:
         return None
     try:
-        packed = plugin.compress(data, level, CancelToken())
+        packed = probe(plugin, "compress() of a sample",
+                       lambda token: plugin.compress(data, level, token))
+    except CancelledError:
+        raise
     except Exception:  # a plugin that fails on a sample is simply not estimated
         return None
     return 1.0 if packed is data else len(packed) / size
@@ -102,6 +109,7 @@ def estimate_ratios(
     reachable: Sequence[bool],
     *,
     total: int | None = None,
+    probe: Probe,
 ) -> list[float | None]:
     """Return each plugin's estimated ratio on *data* (None: not sampled, no factor known).
 
@@ -109,7 +117,9 @@ def estimate_ratios(
     the order to sample them (best calibrated score first, so ``order[0]``
     is the leader the budget is measured against); *reachable* says which
     could still win on ratio. *total* is the whole input's size when *data*
-    is only its first part.
+    is only its first part. *probe* runs each sample compression (see
+    :class:`crush.selection.Probe`); a sample that fails or times out leaves
+    its plugin unsampled, a cancellation raises.
     """
     sample = _sample(data)
     if not sample or not order:
@@ -123,7 +133,7 @@ def estimate_ratios(
         if not reachable[index] or cost > left:
             continue
         left -= cost
-        found = _ratio(plugins[index], sample, meta.fast)
+        found = _ratio(plugins[index], sample, meta.fast, probe)
         if found is not None:
             sampled[index] = found
     if not sampled:

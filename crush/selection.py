@@ -26,11 +26,15 @@ from collections.abc import Mapping
 from typing import Final
 from typing import Literal
 from typing import NamedTuple
+from typing import Protocol
+from typing import TypeVar
 from typing import final
 
 from .contract import Buffer
+from .contract import CancelToken
 from .contract import Plugin
 from .contract import PluginMetadata
+from .errors import CancelledError
 from .errors import ConfigError
 from .estimate import estimate_ratios
 from .options import DEFAULT_BLOCK_SIZE
@@ -39,8 +43,27 @@ from .registry import Registry
 
 Prefer = Literal["speed", "balanced", "ratio"]
 
-Detect = Callable[[Plugin, bytes], bool]
-"""Asks one plugin's ``detect``; the engine passes one that runs it under the deadline."""
+_T = TypeVar("_T")
+
+
+class Probe(Protocol):
+    """Runs one plugin call made while choosing: ``detect``, a sample compression.
+
+    *what* names the call for messages; *call* gets the token to poll. The
+    engine passes a probe that runs the call under the plugin's deadline and
+    the caller's token, so choosing cannot outlast a call's timeout; it
+    raises what the call raises, ``CrushTimeoutError`` at the deadline and
+    ``CancelledError`` on cancellation. :func:`direct` just calls.
+    """
+
+    def __call__(self, plugin: Plugin, what: str, call: Callable[[CancelToken], _T]) -> _T:
+        """Return what *call* returns for *plugin*."""
+        ...
+
+
+def direct(plugin: Plugin, what: str, call: Callable[[CancelToken], _T]) -> _T:
+    """Run *call* on the caller's thread with a fresh token (a :class:`Probe`)."""
+    return call(CancelToken())
 
 PREFERENCES: Final[Mapping[str, tuple[float, float]]] = {
     "speed": (0.7, 0.3),
@@ -123,7 +146,7 @@ def select_plugin(
     prefer: Prefer | None = None,
     weights: tuple[float, float] | None = None,
     registry: Registry | None = None,
-    detect: Detect | None = None,
+    probe: Probe = direct,
 ) -> Selection:
     """Return the plugin crush would choose for *data* (or its first bytes), and why.
 
@@ -131,14 +154,16 @@ def select_plugin(
     estimated on windows spread over the first :data:`WINDOW` bytes. *prefer*
     (``"speed"``, ``"balanced"``, ``"ratio"``) or *weights* ``(throughput,
     ratio)`` (non-negative, summing to 1) set the balance; the default is
-    speed first, 0.7 / 0.3. *detect* replaces the direct ``plugin.detect``
-    call (compression passes one bounded by the call's deadline). Thread-safe.
+    speed first, 0.7 / 0.3. *probe* runs each ``detect`` and sample
+    compression (compression passes one bounded by the call's deadline; a
+    call that fails or times out makes its plugin no candidate, or leaves
+    it unsampled). Thread-safe.
     """
     reg = registry or DEFAULT_REGISTRY
     w_t, w_r = resolve_weights(prefer, weights)
     view = memoryview(data).cast("B")[:WINDOW]
     header = bytes(view[:SAMPLE_SIZE])
-    accepted = [p for p in reg.plugins if (detect or _detects)(p, header)]
+    accepted = [p for p in reg.plugins if _detects(p, header, probe)]
     specialists = [p for p in accepted if reg.metadata_for(p.name).formats]
     pool = specialists or accepted
     if not pool:
@@ -148,7 +173,7 @@ def select_plugin(
         return Selection(default, "no plugin accepted the input: the default plugin",
                          (w_t, w_r), (only,))
     metas = [reg.metadata_for(p.name) for p in pool]
-    estimates = _estimates(view, pool, metas, (w_t, w_r))
+    estimates = _estimates(view, pool, metas, (w_t, w_r), probe)
     ratios = [m.ratio if e is None else e for m, e in zip(metas, estimates, strict=True)]
     speed = _normalise([math.log(m.throughput) for m in metas])
     saving = _normalise([1.0 - r for r in ratios])
@@ -175,7 +200,7 @@ def select_plugin(
 
 
 def _estimates(data: Buffer, pool: list[Plugin], metas: list[PluginMetadata],
-               weights: tuple[float, float]) -> list[float | None]:
+               weights: tuple[float, float], probe: Probe) -> list[float | None]:
     """Return each candidate's ratio estimated on *data* (see :mod:`crush.estimate`)."""
     if len(pool) < 2:
         return [None] * len(pool)
@@ -188,7 +213,7 @@ def _estimates(data: Buffer, pool: list[Plugin], metas: list[PluginMetadata],
     # it further behind the fastest than the whole ratio weight: not sampled.
     top = max(w_t * s for s in speed)
     reachable = [w_t * s + w_r >= top - 1e-12 for s in speed]
-    return estimate_ratios(data, pool, metas, order, reachable)
+    return estimate_ratios(data, pool, metas, order, reachable, probe=probe)
 
 
 def chooser(
@@ -198,7 +223,7 @@ def chooser(
     prefer: Prefer | None,
     weights: tuple[float, float] | None,
     registry: Registry,
-) -> Plugin | Callable[[Buffer, Detect], Plugin]:
+) -> Plugin | Callable[[Buffer, Probe], Plugin]:
     """Return the named *plugin*, or a function choosing one from the first block.
 
     Everything is validated now, before any output exists. A native (int)
@@ -214,16 +239,18 @@ def chooser(
             "with automatic selection use a preset: 'fast', 'balanced' or 'best'"
         )
 
-    def choose(first: Buffer, detect: Detect) -> Plugin:
-        return select_plugin(first, weights=(w_t, w_r), registry=registry, detect=detect).plugin
+    def choose(first: Buffer, probe: Probe) -> Plugin:
+        return select_plugin(first, weights=(w_t, w_r), registry=registry, probe=probe).plugin
 
     return choose
 
 
-def _detects(plugin: Plugin, header: bytes) -> bool:
-    # A plugin whose detect() is broken must not break every compression:
-    # it is simply not a candidate.
+def _detects(plugin: Plugin, header: bytes, probe: Probe) -> bool:
+    # A plugin whose detect() is broken or hangs must not break every
+    # compression: it is simply not a candidate. A cancellation still stops.
     try:
-        return bool(plugin.detect(header))
+        return bool(probe(plugin, "detect()", lambda token: plugin.detect(header)))
+    except CancelledError:
+        raise
     except Exception:
         return False
