@@ -15,6 +15,7 @@ import zlib
 import pytest
 from faulty import DetectRaises
 from faulty import DetectSleeps
+from faulty import IgnoresCancel
 
 import crush
 from crush import estimate
@@ -404,3 +405,22 @@ def test_third_party_detect_runs_off_the_callers_thread() -> None:
 
     crush.compress(TEXT, registry=registry(Where("where-detect", 0x9E)))
     assert seen and seen[0] != threading.get_ident()
+
+
+def test_a_hung_sample_compression_cannot_outlast_the_timeout() -> None:
+    # The ratio estimate compresses a sample with each candidate: that is a
+    # plugin call too, so it runs under the deadline like detect(). Best on
+    # paper, the hung plugin is then chosen and times out on the block too:
+    # two deadlines, never its 60 s hang.
+    hung = IgnoresCancel("sleepy-sample", 0x9F, seconds=60)
+    # Fast and dense on paper: cheap enough to sample, and it could win.
+    hung.metadata = hung.metadata._replace(throughput=1000.0, ratio=0.2)
+    reg = registry(hung)
+    try:
+        started = time.monotonic()
+        with pytest.raises(crush.CrushTimeoutError):
+            crush.compress(TEXT, timeout=0.2, prefer="ratio", registry=reg)
+        assert time.monotonic() - started < PROMPT
+        assert hung.entered.is_set(), "its sample was compressed"
+    finally:
+        hung.release()
