@@ -10,6 +10,7 @@ the streaming reader alike. There is no second implementation of framing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Generator
 from collections.abc import Iterator
 from typing import Final
 from typing import NamedTuple
@@ -367,6 +368,8 @@ class FrameDecoder:
         self._offset = resume.content_offset if resume else 0
         self.produced = 0
         """Content bytes declared by the block records read so far."""
+        self.header: frame.FrameHeader | None = resume.header if resume else None
+        """The header of the frame being decoded (None before the first is read)."""
 
     def rearm(self) -> None:
         """Restart the current frame's deadline (streams apply it per call)."""
@@ -374,6 +377,10 @@ class FrameDecoder:
             self._op.deadline.rearm()
 
     def __iter__(self) -> Iterator[Buffer]:
+        return self.blocks()
+
+    def blocks(self) -> Generator[Buffer, None, None]:
+        """Iterate the content blocks; ``close()`` on the generator cancels read-ahead."""
         resume, self._resume = self._resume, None
         yield from self._frame(resume)
         while not self._src.at_eof():
@@ -386,7 +393,7 @@ class FrameDecoder:
 
     def _frame(self, resume: BlockStart | None) -> Iterator[Buffer]:
         if resume is None:
-            header = frame.read_header(self._src)
+            header = self.header = frame.read_header(self._src)
             total = crc = 0
         else:
             header, total, crc = resume.header, resume.frame_total, resume.frame_crc

@@ -154,6 +154,8 @@ class _Worker(threading.Thread):
             call.results.put((job.index, result))
             if abandoned:
                 return
+            # Idle workers must not keep their last block (and its input) alive.
+            del job, result, call
 
 
 class _Pool:
@@ -171,10 +173,15 @@ class _Pool:
         self.size = 0
         self.adrift: dict[_Worker, tuple[str, float]] = {}
         self.settled: dict[str, int] = {}  # stuck workers that returned later
+        # Calls closed with jobs still running, and when what still runs in
+        # them is abandoned: close() never starts a thread (it may run in a
+        # finaliser at interpreter exit), so ensure() and diagnostics() do it.
+        self.lingering: list[tuple[_Call, float]] = []
         self._warned: set[str] = set()
         self._pid = os.getpid()
 
     def ensure(self, threads: int) -> None:
+        self.sweep()
         with self.lock:
             if self._pid != os.getpid():  # forked child: the parent's threads are gone
                 self.__init__()  # type: ignore[misc]
@@ -197,6 +204,22 @@ class _Pool:
                     timer.daemon = True
                     timer.start()
             call.running.clear()
+
+    def linger(self, call: _Call, due: float) -> None:
+        """Abandon the workers still inside *call* at monotonic time *due* (lazily)."""
+        with self.lock:
+            self.lingering.append((call, due))
+
+    def sweep(self) -> None:
+        """Abandon the workers still inside lingering calls that are due."""
+        if not self.lingering:
+            return
+        now = time.monotonic()
+        with self.lock:
+            due = [call for call, at in self.lingering if at <= now and call.running]
+            self.lingering = [(c, at) for c, at in self.lingering if at > now and c.running]
+        for call in due:
+            self.abandon(call)
 
     def returned(self, worker: _Worker) -> None:
         """Note that an adrift worker came back (called with the lock held)."""
@@ -248,6 +271,7 @@ def diagnostics() -> tuple[PluginDiagnostics, ...]:
     raised at the deadline and a new worker took its place): ``stuck``
     counts those still inside their call, ``abandoned`` every one ever.
     """
+    _POOL.sweep()
     stuck = _POOL.stuck()
     with _POOL.lock:
         settled = dict(_POOL.settled)
@@ -370,11 +394,12 @@ class PoolRunner(Generic[T]):
     isolation). ``close()`` cancels what is left. Not thread-safe.
     """
 
-    __slots__ = ("_call", "_deadline", "_done", "_grace", "_results", "_submitted", "_unlink")
+    __slots__ = ("_call", "_deadline", "_done", "_grace", "_results", "_submitted", "_threads",
+                 "_unlink")
 
     def __init__(self, deadline: Deadline, threads: int, *, grace: float = 0.0) -> None:
         _POOL.check_capacity(deadline.plugin)
-        _POOL.ensure(threads)
+        self._threads = threads
         self._deadline = deadline
         self._grace = grace
         self._call = _Call(deadline.plugin, deadline.token)
@@ -389,6 +414,10 @@ class PoolRunner(Generic[T]):
 
     def submit(self, fn: Callable[[], T]) -> None:
         """Queue *fn* on the pool."""
+        if not self._submitted:
+            # Workers start with the first job, not the runner: an operation
+            # that ends without work (an empty writer closing) starts no thread.
+            _POOL.ensure(self._threads)
         _POOL.jobs.put(_Job(self._call, self._submitted, fn))
         self._submitted += 1
 
@@ -428,19 +457,18 @@ class PoolRunner(Generic[T]):
 
         After a cancellation (or an error) before the deadline, jobs still
         running get :data:`STUCK_AFTER` seconds to notice the cancelled token;
-        workers still inside them then are abandoned and replaced too, so a
-        plugin that ignores cancellation cannot eat the pool's capacity.
+        workers still inside them then are abandoned and replaced too (by
+        the pool's next use or :func:`diagnostics`), so a plugin that ignores
+        cancellation cannot eat the pool's capacity. Never starts a thread
+        and never waits: it runs in finalisers, even at interpreter exit.
         """
         self._unlink()
         if len(self):
             self._deadline.token.cancel()
-            if time.monotonic() >= self._deadline.expires:
-                _POOL.abandon(self._call)
-            else:
-                call = self._call
-                timer = threading.Timer(STUCK_AFTER, _POOL.abandon, (call,))
-                timer.daemon = True
-                timer.start()
+            now = time.monotonic()
+            grace = 0.0 if now >= self._deadline.expires else STUCK_AFTER
+            _POOL.linger(self._call, now + grace)
+            self._done = self._submitted  # nothing left to take or cancel
 
 
 Runner = InlineRunner[T] | PoolRunner[T]

@@ -1020,7 +1020,6 @@ def test_read_on_a_write_mode_file_raises(path: pathlib.Path) -> None:
             f.peek,
             f.readline,
             lambda: iter(f),
-            lambda: f.seek(0),
         ):
             with pytest.raises(OSError) as info:
                 call()
@@ -1029,6 +1028,22 @@ def test_read_on_a_write_mode_file_raises(path: pathlib.Path) -> None:
             )
         f.write(b"still usable")
     assert crush.decompress(path.read_bytes()) == b"still usable"
+
+
+def test_seek_in_write_mode_writes_zeros_forward_only(path: pathlib.Path) -> None:
+    # As gzip: forward seeks write zeros, backward ones and SEEK_END fail.
+    with crush.open(path, "wb", block_size=1000) as f:
+        f.write(b"ab")
+        assert f.seek(0, io.SEEK_CUR) == 2
+        assert f.seek(2500) == 2500
+        assert f.seek(10, io.SEEK_CUR) == 2510
+        with pytest.raises(OSError, match="negative seek"):
+            f.seek(1)
+        with pytest.raises(ValueError, match="end"):
+            f.seek(0, io.SEEK_END)
+        f.write(b"z")
+        assert f.tell() == 2511
+    assert crush.decompress(path.read_bytes()) == b"ab" + bytes(2508) + b"z"
 
 
 def test_write_on_a_read_mode_file_raises() -> None:
