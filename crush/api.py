@@ -220,9 +220,9 @@ def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
     reg = options(registry, 1, None, None).registry
     src = frame.BytesSource(view)
     frames: list[FrameReport] = []
-    while not frames or not src.at_eof():
+    while not frames or frame.more_frames(src):
         start = src.tell()
-        header = frame.read_header(src)
+        header = frame.read_header(src, following=bool(frames))
         crcs = []
         raw = 0
         total = 0

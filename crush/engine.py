@@ -380,20 +380,25 @@ class FrameDecoder:
         return self.blocks()
 
     def blocks(self) -> Generator[Buffer, None, None]:
-        """Iterate the content blocks; ``close()`` on the generator cancels read-ahead."""
+        """Iterate the content blocks; ``close()`` on the generator cancels read-ahead.
+
+        Empty input has no frames and no content (as gzip); zero padding
+        after a frame is skipped (see :func:`crush.frame.more_frames`).
+        """
         resume, self._resume = self._resume, None
-        yield from self._frame(resume)
-        while not self._src.at_eof():
-            yield from self._frame(None)
+        if resume is not None or not self._src.at_eof():
+            yield from self._frame(resume, following=False)
+        while frame.more_frames(self._src):
+            yield from self._frame(None, following=True)
 
     def close(self) -> None:
         """Cancel blocks decoding ahead."""
         if self._op is not None:
             self._op.close()
 
-    def _frame(self, resume: BlockStart | None) -> Iterator[Buffer]:
+    def _frame(self, resume: BlockStart | None, *, following: bool) -> Iterator[Buffer]:
         if resume is None:
-            header = self.header = frame.read_header(self._src)
+            header = self.header = frame.read_header(self._src, following=following)
             total = crc = 0
         else:
             header, total, crc = resume.header, resume.frame_total, resume.frame_crc

@@ -98,6 +98,16 @@ class FileSource:
             self._ahead = self._fp.read(1) or b""
         return not self._ahead
 
+    def skip_zeros(self) -> None:
+        """Move past zero bytes (reads ahead up to the first non-zero one)."""
+        while self._ahead or not self.at_eof():
+            rest = self._ahead.lstrip(b"\0")
+            self._pos += len(self._ahead) - len(rest)
+            self._ahead = rest
+            if rest:
+                return
+            self._ahead = self._fp.read(_READ_BUFFER) or b""
+
     def tell(self) -> int:
         """Return the offset of the next byte."""
         return self._pos
@@ -350,10 +360,10 @@ class _Reader(io.RawIOBase):
             here = src.tell()
             record = frame.read_record(src, header)
             if isinstance(record, frame.EndRecord):
-                if src.at_eof():
+                if not frame.more_frames(src):
                     self._eof_at = offset
                     break
-                header = frame.read_header(src)
+                header = frame.read_header(src, following=True)
                 total = crc = 0
                 continue
             self._index.add(engine.BlockStart(here, src.tell(), offset, record.size,
