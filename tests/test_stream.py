@@ -458,7 +458,12 @@ def test_x_mode_creates_a_new_file(tmp_path: pathlib.Path) -> None:
         assert crush.decompress(target.read_bytes()) == b"abc"
 
 
-@pytest.mark.parametrize("kwargs", [{"plugin": "no-such-plugin"}, {"level": 99}, {"block_size": 0}])
+@pytest.mark.parametrize("kwargs", [
+    {"plugin": "no-such-plugin"}, {"level": 99}, {"block_size": 0}, {"level": "asd"},
+    {"level": 3}, {"plugin": "zstd", "level": "asd"}, {"threads": 0}, {"timeout": -1},
+    {"prefer": "nonsense"}, {"weights": (2.0, -1.0)}, {"isolation": "nonsense"},
+    {"file_info": crush.FileInfo(name="")},
+], ids=repr)
 def test_bad_write_options_leave_an_existing_file_alone(
     path: pathlib.Path, kwargs: dict[str, object]
 ) -> None:
@@ -862,12 +867,81 @@ def test_seek_forward_on_unseekable_input() -> None:
 
 def test_seek_backward_on_unseekable_input_is_unsupported() -> None:
     with crush.open(Unseekable(compress())) as f:
+        assert not f.seekable()
         assert f.read(300) == DATA[:300]
         with pytest.raises(io.UnsupportedOperation):
             f.seek(0)
-        with pytest.raises(io.UnsupportedOperation):
-            f.seek(-10, io.SEEK_CUR)
+        # Inside the read buffer too: what seekable() says, whatever is buffered.
+        for back in (1, 10, 299):
+            with pytest.raises(io.UnsupportedOperation):
+                f.seek(-back, io.SEEK_CUR)
+            with pytest.raises(io.UnsupportedOperation):
+                f.seek(300 - back)
+        assert f.tell() == 300
+        assert f.seek(0, io.SEEK_CUR) == 300  # not backward
         assert f.read() == DATA[300:]
+
+
+class OnlyRead:
+    """A file object with read() and nothing else (gzip accepts these)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._buf = io.BytesIO(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self._buf.read(n)
+
+
+class OnlyWrite:
+    """A file object with write() and nothing else."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+
+def test_minimal_file_objects_are_accepted() -> None:
+    out = OnlyWrite()
+    with crush.open(out, "wb", block_size=1000) as f:  # type: ignore[arg-type]
+        f.write(DATA)
+        assert not f.seekable()
+    blob = b"".join(out.parts)
+    assert crush.decompress(blob) == DATA
+    with crush.open(OnlyRead(blob)) as f:  # type: ignore[arg-type]
+        assert not f.seekable()
+        assert f.read(10) == DATA[:10]
+        assert f.seek(1000) == 1000  # forward seeks decode ahead
+        with pytest.raises(io.UnsupportedOperation):
+            f.seek(0)
+        assert f.read() == DATA[1000:]
+    with crush.open(OnlyRead(blob), "rt", encoding="latin-1") as t:  # type: ignore[arg-type]
+        assert t.read() == DATA.decode("latin-1")
+
+
+@pytest.mark.parametrize("mode", ["wb", "ab", "xb"])
+def test_a_write_mode_object_without_write_is_a_type_error_at_open(mode: str) -> None:
+    with pytest.raises(TypeError, match="write"):
+        crush.open(OnlyRead(b""), mode)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="read"):
+        crush.open(OnlyWrite(), "rb")  # type: ignore[arg-type]
+
+
+def test_mtime_like_gzip(path: pathlib.Path) -> None:
+    with crush.open(path, "wb") as f:
+        assert f.mtime is None
+        f.write(b"x")
+    with crush.open(path, "ab", file_info=crush.FileInfo(mtime_ns=1_700_000_000_123_456_789)) as f:
+        assert f.mtime == 1_700_000_000
+        f.write(b"y")
+    with crush.open(path) as f:
+        assert f.mtime is None  # nothing read yet
+        assert f.read(1) == b"x"
+        assert f.mtime is None  # the first frame stores none
+        assert f.read() == b"y"
+        assert f.mtime == 1_700_000_000  # the last frame header read
 
 
 def test_unseekable_and_short_read_input_reads_everything() -> None:
