@@ -434,6 +434,7 @@ class FrameDecoder:
                     total += record.size
                     crc = frame.crc32_combine(crc, record.crc, record.size)
                     runner.submit(_decompress_job(op, record))
+                    del record  # the job owns the payload now and drops it once decoded
                 if not len(runner):
                     break
                 yield runner.take()[2]

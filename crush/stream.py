@@ -1,9 +1,11 @@
 """Streaming: ``crush.open()`` file objects and stream-to-stream copies.
 
 Memory is bounded by the block size times the blocks in flight, whatever
-the input size. Both directions run through the same engine as the
-in-memory API (:class:`~crush.engine.Compressor`,
-:class:`~crush.engine.FrameDecoder`), so framing exists once.
+the input size: a reader grows by at most (3 x threads + 1) x block size
+(README, "Files and streams"; ``tools/bench/stream.py`` measures it).
+Both directions run through the same engine as the in-memory API
+(:class:`~crush.engine.Compressor`, :class:`~crush.engine.FrameDecoder`),
+so framing exists once.
 
 Deadlines on streams apply per call (each ``write``, ``flush``, ``read``,
 ``seek``, ``close``) and, in :func:`compress_stream` and
@@ -838,8 +840,9 @@ def decompress_stream(
 ) -> StreamStats:
     """Decode every crush frame *src* yields and write the content to *dst*.
 
-    Blocks are decoded ahead in parallel; memory stays at about block size x
-    (threads + 1). The deadline applies per block. Neither file is closed.
+    Blocks are decoded ahead in parallel; memory grows by at most
+    (3 x threads + 1) x block size (see the README). The deadline applies
+    per block. Neither file is closed.
     ``plugin`` in the result names the first frame's plugin.
     """
     started = time.perf_counter()
@@ -854,12 +857,17 @@ def decompress_stream(
 
     decoder = engine.FrameDecoder(source, opts, max_output_size, on_block=note)
     bytes_out = 0
+    blocks = decoder.blocks()
     try:
-        for block in decoder:
+        for block in blocks:
             dst.write(block)
             bytes_out += len(block)
+            # Let go of this block before the next is taken: the loop
+            # variable would otherwise hold it while the next one decodes.
+            del block
             decoder.rearm()
     finally:
+        blocks.close()
         decoder.close()
     if not first:
         first.append("")
