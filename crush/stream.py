@@ -199,8 +199,9 @@ class _Reader(io.RawIOBase):
         self._fp = fp
         self._opts = opts
         self._limit = max_output_size
-        self._can_seek = _seekable(fp)
-        self._start = fp.tell() if self._can_seek else 0
+        self.can_rewind = _seekable(fp)
+        """Whether backward seeks work (forward ones always do)."""
+        self._start = fp.tell() if self.can_rewind else 0
         self._index = _BlockIndex()
         self._pos = 0
         self._eof_at: int | None = None
@@ -229,7 +230,7 @@ class _Reader(io.RawIOBase):
     def _open(self, resume: engine.BlockStart | None) -> None:
         self._stop()
         base = resume.file_offset if resume else 0
-        if self._can_seek:
+        if self.can_rewind:
             self._fp.seek(self._start + base)
         self._decoder = engine.FrameDecoder(
             FileSource(self._fp, base), self._opts, self._limit,
@@ -267,10 +268,9 @@ class _Reader(io.RawIOBase):
         # (gzip's _PaddedFile does the same); _jump refuses backward ones.
         return True
 
-    def _rearm(self) -> engine.FrameDecoder:
+    def _rearm(self) -> None:
         assert self._decoder is not None, "closed"
         self._decoder.rearm()
-        return self._decoder
 
     def readinto(self, buffer: Any) -> int:
         self._rearm()
@@ -305,7 +305,7 @@ class _Reader(io.RawIOBase):
             offset += self._pos
         elif whence == io.SEEK_END:
             if self._eof_at is None:
-                if self._can_seek:
+                if self.can_rewind:
                     self._skip_to(None)
                 else:
                     self._discard(sys.maxsize)  # decode forward to the end
@@ -323,7 +323,7 @@ class _Reader(io.RawIOBase):
         return target <= self._pos + len(self._block)
 
     def _jump(self, target: int) -> None:
-        if not self._can_seek:
+        if not self.can_rewind:
             if target < self._pos:
                 raise io.UnsupportedOperation("cannot seek backward on an unseekable file")
             return  # decode forward
@@ -435,6 +435,12 @@ class CrushFile(io.BufferedIOBase):
         self._opts = options(registry, threads, timeout, cancel, isolation)
         self.mode: Literal["rb", "wb"] = "rb" if mode[0] == "r" else "wb"
         self._broken = False
+        self._owns_fp = isinstance(file, str | bytes | os.PathLike)
+        if not self._owns_fp:
+            need = "read" if self.mode == "rb" else "write"
+            if not callable(getattr(file, need, None)):
+                raise TypeError(f"file must be a path or a binary file object with {need}(), "
+                                f"not {type(file).__name__}")
         if self.mode == "wb":
             # Validate every option (and build the compressor) before a path
             # is created or truncated: a bad option must not destroy a file.
@@ -451,12 +457,6 @@ class CrushFile(io.BufferedIOBase):
             self._compressor = engine.Compressor(
                 chosen, level, self._opts, block_size=self._block_size, info=file_info
             )
-        self._owns_fp = isinstance(file, str | bytes | os.PathLike)
-        if not self._owns_fp:
-            need = "read" if self.mode == "rb" else "write"
-            if not callable(getattr(file, need, None)):
-                raise TypeError(f"file must be a path or a binary file object with {need}(), "
-                                f"not {type(file).__name__}")
         try:
             if self._owns_fp:
                 # Closed in close(); the object outlives this method.
@@ -515,7 +515,7 @@ class CrushFile(io.BufferedIOBase):
         like gzip); backward ones need this to be True.
         """
         self._check_open()
-        return self.mode == "rb" and self._raw._can_seek
+        return self.mode == "rb" and self._raw.can_rewind
 
     @property
     def mtime(self) -> int | None:
@@ -596,7 +596,7 @@ class CrushFile(io.BufferedIOBase):
         self._check_open()
         if self.mode == "wb":
             return self._seek_forward(offset, whence)
-        if whence in (io.SEEK_SET, io.SEEK_CUR) and not self._raw._can_seek:
+        if whence in (io.SEEK_SET, io.SEEK_CUR) and not self._raw.can_rewind:
             # The read buffer could serve a short backward seek: refuse them
             # all, as seekable() says, not only those past the buffer.
             here = self._reader.tell()

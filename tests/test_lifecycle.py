@@ -268,3 +268,21 @@ def test_writers_hold_no_reference_cycle(tmp_path: pathlib.Path, threads: int) -
         assert [ref() for ref in dead] == [None] * len(dead), f"{mode}: freed by refcount alone"
         assert crush.decompress(path.read_bytes()) == data, "finalising wrote the end marker"
         assert not gc.collect()
+
+
+@pytest.mark.parametrize("how", ["close", "del", "seek"])
+def test_dropping_read_ahead_starts_no_thread(files: dict[int, pathlib.Path], how: str) -> None:
+    # Read-ahead jobs in flight are simply cancelled: no Timer, no replacement
+    # worker (a thread started in a finaliser at interpreter exit never runs).
+    f = crush.open(files[MANY], threads=8)
+    f.read(100)
+    f.read(1)  # the pool has started by now; the jobs ahead are pending
+    before = set(threading.enumerate())
+    if how == "close":
+        f.close()
+    elif how == "del":
+        del f
+    else:
+        f.seek(MANY * BLOCK - 10)  # a jump restarts the decoder further on
+        f.seek(5)
+    assert not set(threading.enumerate()) - before

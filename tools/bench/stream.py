@@ -295,10 +295,10 @@ def measure_bound(path: Path, plugin: str, api: str, threads: int) -> dict[str, 
     start = time.perf_counter()
     if api == "decompress_stream":
         with path.open("rb") as fh:
-            total = crush.decompress_stream(fh, Sink(), threads=threads).bytes_out
+            total = crush.decompress_stream(fh, Sink(), threads=threads, timeout=0).bytes_out
     else:
         total = 0
-        with crush.open(path, threads=threads) as f:
+        with crush.open(path, threads=threads, timeout=0) as f:
             while chunk := f.read(MIB):
                 total += len(chunk)
     seconds = time.perf_counter() - start
@@ -326,7 +326,9 @@ def _bound_rows(quick: bool, workdir: Path) -> list[Row]:
     rows: list[Row] = []
     for plugin in crush.list_plugins():
         path = workdir / f"bound-{plugin.name}.crush"
-        with crush.CrushFile(path, "wb", plugin=plugin.name, level="fast", block_size=block) as f:
+        # No deadline: large blocks of the slow codecs on a loaded machine.
+        with crush.CrushFile(path, "wb", plugin=plugin.name, level="fast", block_size=block,
+                             timeout=0) as f:
             f.write(data)
         try:
             for threads in BOUND_THREADS:
