@@ -76,19 +76,16 @@ class FileSource:
         data = self._ahead
         self._ahead = b""
         if len(data) < n:
-            parts = [data]
-            got = len(data)
-            while got < n:
-                chunk = self._fp.read(n - got)
-                if not chunk:
-                    raise TruncatedFrameError(
-                        f"crush data is truncated: {what} needs {n} bytes at offset "
-                        f"{self._pos}, the input ends after {got}",
-                        offset=self._pos + got,
-                    )
-                parts.append(chunk)
-                got += len(chunk)
-            data = b"".join(parts)
+            # Usually nothing is read ahead: then a payload is read once,
+            # never copied into a second block-sized buffer by a join.
+            more = _read_full(self._fp, n - len(data))
+            data = data + more if data else more
+            if len(data) < n:
+                raise TruncatedFrameError(
+                    f"crush data is truncated: {what} needs {n} bytes at offset "
+                    f"{self._pos}, the input ends after {len(data)}",
+                    offset=self._pos + len(data),
+                )
         elif len(data) > n:
             data, self._ahead = data[:n], data[n:]
         self._pos += n

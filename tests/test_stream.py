@@ -1574,3 +1574,16 @@ def test_readers_hold_only_the_blocks_in_flight(api: str, threads: int) -> None:
     finally:
         tracemalloc.stop()
     assert peak <= (threads + (0.5 if threads == 1 else 1.5)) * block
+
+
+def test_a_payload_is_read_without_a_second_copy() -> None:
+    # The payload must be the bytes the file returned, not a joined copy:
+    # a copy doubles a block's memory while it is read.
+    payload = os.urandom(1 << 16)
+
+    class Once:
+        def read(self, n: int) -> bytes:
+            assert n == len(payload)
+            return payload
+
+    assert crush.stream.FileSource(Once()).read_exact(len(payload), "a block") is payload
