@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 import crush
 from crush import frame
 from crush.contract import Buffer
+from crush.stream import FileSource
 
 MakeRegistry = Callable[..., crush.Registry]
 
@@ -1586,4 +1587,4 @@ def test_a_payload_is_read_without_a_second_copy() -> None:
             assert n == len(payload)
             return payload
 
-    assert crush.stream.FileSource(Once()).read_exact(len(payload), "a block") is payload
+    assert FileSource(Once()).read_exact(len(payload), "a block") is payload
