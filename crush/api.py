@@ -231,10 +231,10 @@ def _frame_reports(
 ) -> Iterator[FrameReport]:
     """Yield one :class:`FrameReport` per frame in *src*, keeping at most *max_crcs* CRCs each."""
     first = True
-    while first or not src.at_eof():
-        first = False
+    while first or frame.more_frames(src):
         start = src.tell()
-        header = frame.read_header(src)
+        header = frame.read_header(src, following=not first)
+        first = False
         crcs: list[int] = []
         blocks = raw = total = 0
         while True:
@@ -375,6 +375,16 @@ class _SkimSource:
         if not self._ahead:
             self._ahead = self._fp.read(1) or b""
         return not self._ahead
+
+    def skip_zeros(self) -> None:
+        """Move past zero bytes (padding after a frame; reads ahead to the first non-zero one)."""
+        while self._ahead or not self.at_eof():
+            rest = self._ahead.lstrip(b"\0")
+            self._pos += len(self._ahead) - len(rest)
+            self._ahead = rest
+            if rest:
+                return
+            self._ahead = self._fp.read(_SKIM_CHUNK) or b""
 
     def tell(self) -> int:
         """Return the offset of the next byte."""

@@ -10,6 +10,7 @@ the streaming reader alike. There is no second implementation of framing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Generator
 from collections.abc import Iterator
 from typing import Final
 from typing import NamedTuple
@@ -23,7 +24,6 @@ from . import isolation
 from .contract import Buffer
 from .contract import CancelToken
 from .contract import Plugin
-from .errors import CancelledError
 from .errors import ConfigError
 from .errors import CorruptBlockError
 from .errors import CorruptFrameError
@@ -458,6 +458,8 @@ class FrameDecoder:
         self._offset = resume.content_offset if resume else 0
         self.produced = 0
         """Content bytes declared by the block records read so far."""
+        self.header: frame.FrameHeader | None = resume.header if resume else None
+        """The header of the frame being decoded (None before the first is read)."""
 
     def rearm(self) -> None:
         """Restart the current frame's deadline (streams apply it per call)."""
@@ -465,20 +467,29 @@ class FrameDecoder:
             self._op.deadline.rearm()
 
     def __iter__(self) -> Iterator[Buffer]:
+        return self.blocks()
+
+    def blocks(self) -> Generator[Buffer, None, None]:
+        """Iterate the content blocks; ``close()`` on the generator cancels read-ahead.
+
+        Empty input has no frames and no content (as gzip); zero padding
+        after a frame is skipped (see :func:`crush.frame.more_frames`).
+        """
         resume, self._resume = self._resume, None
-        yield from self._frame(resume)
-        while not self._src.at_eof():
-            yield from self._frame(None)
+        if resume is not None or not self._src.at_eof():
+            yield from self._frame(resume, following=False)
+        while frame.more_frames(self._src):
+            yield from self._frame(None, following=True)
 
     def close(self) -> None:
         """Cancel blocks decoding ahead."""
         if self._op is not None:
             self._op.close()
 
-    def _frame(self, resume: BlockStart | None) -> Iterator[Buffer]:
+    def _frame(self, resume: BlockStart | None, *, following: bool) -> Iterator[Buffer]:
         crc: int | None
         if resume is None:
-            header = frame.read_header(self._src)
+            header = self.header = frame.read_header(self._src, following=following)
             total = crc = 0
         else:
             header, total, crc = resume.header, resume.frame_total, resume.frame_crc
@@ -517,6 +528,7 @@ class FrameDecoder:
                     total += record.size
                     crc = _chain(crc, record)
                     runner.submit(_decompress_job(op, record))
+                    del record  # the job owns the payload now and drops it once decoded
                 if not len(runner):
                     break
                 yield runner.take()[2]

@@ -42,8 +42,12 @@ class CorruptFrameError(FormatError):
         self.offset = offset
 
 
-class TruncatedFrameError(CorruptFrameError):
-    """A crush frame ends before its end marker."""
+class TruncatedFrameError(CorruptFrameError, EOFError):
+    """A crush frame ends before its end marker.
+
+    Also an :class:`EOFError`, which is what gzip, bz2 and lzma raise for a
+    truncated stream, so code written for them catches it too.
+    """
 
 
 class PluginNotFoundError(CrushError, LookupError):

@@ -31,6 +31,7 @@ VERSIONS: Final = (1, 2)
 MAX_BLOCK_SIZE: Final = 64 << 20
 """Largest block size a frame may declare; bounds a reader's memory per block."""
 MAX_NAME_LENGTH: Final = 4096
+_SCAN: Final = 64 << 10  # bytes looked at per step when skipping padding
 
 KIND_END: Final = 0x00
 KIND_COMPRESSED: Final = 0x01
@@ -106,6 +107,10 @@ class Source(Protocol):
         """Return True when no bytes are left."""
         ...
 
+    def skip_zeros(self) -> None:
+        """Skip zero bytes (padding after a frame) up to the next non-zero byte or the end."""
+        ...
+
     def tell(self) -> int:
         """Offset of the next byte, for error messages."""
         ...
@@ -140,6 +145,16 @@ class BytesSource:
     def at_eof(self) -> bool:
         """Return True when every byte was read."""
         return self._pos >= len(self._view)
+
+    def skip_zeros(self) -> None:
+        """Move past zero bytes."""
+        view = self._view
+        while self._pos < len(view):
+            chunk = bytes(view[self._pos : self._pos + _SCAN])
+            rest = chunk.lstrip(b"\0")
+            self._pos += len(chunk) - len(rest)
+            if rest:
+                return
 
     def tell(self) -> int:
         """Offset of the next byte."""
@@ -225,15 +240,39 @@ def is_frame_start(data: Buffer) -> bool:
     return len(data) >= 3 and bytes(data[:2]) == MAGIC and data[2] in VERSIONS
 
 
-def read_header(src: Source) -> FrameHeader:
-    """Decode a frame header from *src*, verifying its magic, version and CRC32."""
+def more_frames(src: Source) -> bool:
+    """Skip zero padding after a frame (as gzip does); return True if bytes follow.
+
+    Tapes and block devices pad files with zeros; a frame never starts with
+    one, so padding is unambiguous, between frames too.
+    """
+    src.skip_zeros()
+    return not src.at_eof()
+
+
+def read_header(src: Source, *, following: bool = False) -> FrameHeader:
+    """Decode a frame header from *src*, verifying its magic, version and CRC32.
+
+    *following*: a frame came before, so bytes that do not start like a
+    frame are trailing garbage rather than "not a crush file".
+    """
     start = src.tell()
-    prefix = bytes(src.read_exact(PREFIX_SIZE, "the frame header"))
-    magic, version, plugin_id, flags, block_size = _PREFIX.unpack(prefix)
-    if magic != MAGIC:
-        raise FormatError(
-            f"not a crush frame at offset {start}: expected magic 'CR', found {magic!r}"
-        )
+    # The magic byte by byte: garbage after a frame is named as such even
+    # when it is shorter than a header (not "truncated").
+    for i, want in enumerate(MAGIC):
+        got = bytes(src.read_exact(1, "the frame header"))
+        if got[0] != want:
+            found = MAGIC[:i] + got
+            if following:
+                raise FormatError(
+                    f"trailing garbage after the last frame at offset {start}: expected "
+                    f"another frame (magic 'CR') or zero padding, found {found!r}"
+                )
+            raise FormatError(
+                f"not a crush frame at offset {start}: expected magic 'CR', found {found!r}"
+            )
+    prefix = MAGIC + bytes(src.read_exact(PREFIX_SIZE - len(MAGIC), "the frame header"))
+    _, version, plugin_id, flags, block_size = _PREFIX.unpack(prefix)
     if version not in VERSIONS:
         raise FormatError(
             f"crush frame version {version} at offset {start} is not supported by this "

@@ -1,9 +1,11 @@
 """Streaming: ``crush.open()`` file objects and stream-to-stream copies.
 
 Memory is bounded by the block size times the blocks in flight, whatever
-the input size. Both directions run through the same engine as the
-in-memory API (:class:`~crush.engine.Compressor`,
-:class:`~crush.engine.FrameDecoder`), so framing exists once.
+the input size: a reader grows by at most (3 x threads + 1) x block size
+(README, "Files and streams"; ``tools/bench/stream.py`` measures it).
+Both directions run through the same engine as the in-memory API
+(:class:`~crush.engine.Compressor`, :class:`~crush.engine.FrameDecoder`),
+so framing exists once.
 
 Deadlines on streams apply per call (each ``write``, ``flush``, ``read``,
 ``seek``, ``close``) and, in :func:`compress_stream` and
@@ -13,12 +15,16 @@ never times out, a stuck plugin does.
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import codecs
 import io
+import itertools
 import os
 import sys
 import time
+import weakref
+from collections.abc import Generator
 from collections.abc import Iterator
 from typing import IO
 from typing import Any
@@ -33,13 +39,16 @@ from . import frame
 from . import seektable
 from .contract import Buffer
 from .contract import CancelToken
+from .contract import Plugin
 from .errors import CancelledError
 from .errors import CrushError
 from .errors import TruncatedFrameError
+from .errors import warn
 from .options import Level
 from .options import Options
 from .options import check_block_size
 from .options import options
+from .options import resolve_level
 from .registry import Isolation
 from .registry import Registry
 from .selection import Prefer
@@ -70,19 +79,16 @@ class FileSource:
         data = self._ahead
         self._ahead = b""
         if len(data) < n:
-            parts = [data]
-            got = len(data)
-            while got < n:
-                chunk = self._fp.read(n - got)
-                if not chunk:
-                    raise TruncatedFrameError(
-                        f"crush data is truncated: {what} needs {n} bytes at offset "
-                        f"{self._pos}, the input ends after {got}",
-                        offset=self._pos + got,
-                    )
-                parts.append(chunk)
-                got += len(chunk)
-            data = b"".join(parts)
+            # Usually nothing is read ahead: then a payload is read once,
+            # never copied into a second block-sized buffer by a join.
+            more = _read_full(self._fp, n - len(data))
+            data = data + more if data else more
+            if len(data) < n:
+                raise TruncatedFrameError(
+                    f"crush data is truncated: {what} needs {n} bytes at offset "
+                    f"{self._pos}, the input ends after {len(data)}",
+                    offset=self._pos + len(data),
+                )
         elif len(data) > n:
             data, self._ahead = data[:n], data[n:]
         self._pos += n
@@ -94,9 +100,49 @@ class FileSource:
             self._ahead = self._fp.read(1) or b""
         return not self._ahead
 
+    def skip_zeros(self) -> None:
+        """Move past zero bytes (reads ahead up to the first non-zero one)."""
+        while self._ahead or not self.at_eof():
+            rest = self._ahead.lstrip(b"\0")
+            self._pos += len(self._ahead) - len(rest)
+            self._ahead = rest
+            if rest:
+                return
+            self._ahead = self._fp.read(_READ_BUFFER) or b""
+
     def tell(self) -> int:
         """Return the offset of the next byte."""
         return self._pos
+
+
+_at_exit: Final[weakref.WeakValueDictionary[int, io.IOBase]] = weakref.WeakValueDictionary()
+_registered: Final = itertools.count()
+
+
+def finalise_at_exit(file: io.IOBase) -> None:
+    """Close *file* at interpreter exit if it is still open then.
+
+    Like gzip's, a writer left open is finalised (``IOBase.__del__`` ->
+    ``close()``), but a crush writer needs the worker pool, whose daemon
+    threads stop running once interpreter shutdown begins. atexit handlers
+    run before that, so writers still open are closed there: the end marker
+    is written and the file reads back whole. Only a weak reference is
+    kept: a writer dropped earlier is finalised by CPython as usual.
+    """
+    _at_exit[next(_registered)] = file
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    # Newest first: a text wrapper flushes into its CrushFile before that closes.
+    for key in sorted(_at_exit.keys(), reverse=True):
+        file = _at_exit.get(key)
+        if file is None or file.closed:
+            continue
+        try:
+            file.close()
+        except Exception as exc:  # nobody is left to catch it at exit
+            warn("could not finish %r at interpreter exit: %s", file, exc)
 
 
 def _read_full(fp: Any, n: int) -> bytes:
@@ -115,6 +161,37 @@ def _read_full(fp: Any, n: int) -> bytes:
     return b"".join(parts)
 
 
+@final
+class _BlockIndex:
+    """Where each block read so far starts, in content order (for seeking).
+
+    Its own object, so the decoder reporting blocks to it holds no
+    reference back to the reader (no cycle: a dropped reader is freed, and
+    closed, at once rather than by the cyclic GC, perhaps at interpreter exit).
+    """
+
+    __slots__ = ("offsets", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[engine.BlockStart] = []
+        self.offsets: list[int] = []  # content offsets of starts, for bisect
+
+    def add(self, start: engine.BlockStart) -> None:
+        """Record *start* unless a block at or past it is known already."""
+        if not self.offsets or start.content_offset > self.offsets[-1]:
+            self.starts.append(start)
+            self.offsets.append(start.content_offset)
+
+
+_NO_BLOCK: Final = memoryview(b"")
+
+
+def _seekable(fp: Any) -> bool:
+    # gzip accepts file objects with only read() (or write()): so does crush.
+    seekable = getattr(fp, "seekable", None)
+    return bool(seekable()) if seekable is not None else False
+
+
 class _Reader(io.RawIOBase):
     """Decoded content as a raw stream, with an index of blocks for seeking."""
 
@@ -122,26 +199,47 @@ class _Reader(io.RawIOBase):
         self._fp = fp
         self._opts = opts
         self._limit = max_output_size
-        self._start = fp.tell() if fp.seekable() else 0
-        self._index: list[engine.BlockStart] = []
-        self._starts: list[int] = []  # content offsets of _index, for bisect
+        self.can_rewind = _seekable(fp)
+        """Whether backward seeks work (forward ones always do)."""
+        self._start = fp.tell() if self.can_rewind else 0
+        self._index = _BlockIndex()
         self._pos = 0
         self._eof_at: int | None = None
         self._error: BaseException | None = None
         self._table: seektable.BlockIndex | None = None
         self._table_tried = False
+        self._decoder: engine.FrameDecoder | None = None
+        self._blocks: Generator[Buffer, None, None] | None = None
         self._open(None)
 
+    @property
+    def mtime(self) -> int | None:
+        """The mtime (seconds) of the last frame header read, or None."""
+        header = self._decoder.header if self._decoder is not None else None
+        if header is None or header.info.mtime_ns is None:
+            return None
+        return header.info.mtime_ns // 1_000_000_000
+
+    def _stop(self) -> None:
+        # Closing the generator runs its finally clause now: read-ahead jobs
+        # are cancelled here, not whenever the generator happens to be freed.
+        if self._blocks is not None:
+            self._blocks.close()
+            self._blocks = None
+        if self._decoder is not None:
+            self._decoder.close()
+
     def _open(self, resume: engine.BlockStart | None) -> None:
+        self._stop()
         base = resume.file_offset if resume else 0
-        if self._fp.seekable():
+        if self.can_rewind:
             self._fp.seek(self._start + base)
         self._decoder = engine.FrameDecoder(
             FileSource(self._fp, base), self._opts, self._limit,
-            resume=resume, on_block=self._remember,
+            resume=resume, on_block=self._index.add,
         )
-        self._blocks = iter(self._decoder)
-        self._block: memoryview = memoryview(b"")
+        self._blocks = self._decoder.blocks()
+        self._block: memoryview = _NO_BLOCK
         self._pos = resume.content_offset if resume else 0
         self._error = None
 
@@ -150,6 +248,7 @@ class _Reader(io.RawIOBase):
         # as a clean end of file: keep raising until a seek reopens it.
         if self._error is not None:
             raise self._error
+        assert self._blocks is not None
         try:
             self._block = memoryview(next(self._blocks)).cast("B")
         except StopIteration:
@@ -163,11 +262,6 @@ class _Reader(io.RawIOBase):
             raise
         return True
 
-    def _remember(self, start: engine.BlockStart) -> None:
-        if not self._starts or start.content_offset > self._starts[-1]:
-            self._index.append(start)
-            self._starts.append(start.content_offset)
-
     def readable(self) -> bool:
         return True
 
@@ -176,28 +270,33 @@ class _Reader(io.RawIOBase):
         # (gzip's _PaddedFile does the same); _jump refuses backward ones.
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def _rearm(self) -> None:
+        assert self._decoder is not None, "closed"
         self._decoder.rearm()
+
+    def readinto(self, buffer: Any) -> int:
+        self._rearm()
         while not self._block:
             if not self._next_block():
                 return 0
         view = memoryview(buffer).cast("B")
         n = min(len(view), len(self._block))
         view[:n] = self._block[:n]
-        self._block = self._block[n:]
+        # An empty slice would still pin the whole block while the next decodes.
+        self._block = self._block[n:] if n < len(self._block) else _NO_BLOCK
         self._pos += n
         return n
 
     def readall(self) -> bytes:
         parts = [bytes(self._block)]
         self._pos += len(self._block)
-        self._block = memoryview(b"")
-        self._decoder.rearm()
+        self._block = _NO_BLOCK
+        self._rearm()
         while self._next_block():
             parts.append(bytes(self._block))
             self._pos += len(self._block)
-            self._block = memoryview(b"")
-            self._decoder.rearm()
+            self._block = _NO_BLOCK
+            self._rearm()
         return b"".join(parts)
 
     def tell(self) -> int:
@@ -210,7 +309,7 @@ class _Reader(io.RawIOBase):
             if self._eof_at is None and (table := self._seek_table()) is not None:
                 self._eof_at = table.size
             if self._eof_at is None:
-                if self._fp.seekable():
+                if self.can_rewind:
                     self._skip_to(None)
                 else:
                     self._discard(sys.maxsize)  # decode forward to the end
@@ -228,29 +327,29 @@ class _Reader(io.RawIOBase):
         return target <= self._pos + len(self._block)
 
     def _jump(self, target: int) -> None:
-        if not self._fp.seekable():
+        if not self.can_rewind:
             if target < self._pos:
                 raise io.UnsupportedOperation("cannot seek backward on an unseekable file")
             return  # decode forward
         if self._jump_by_table(target):
             return
-        if not self._starts or target >= self._starts[-1]:
+        offsets = self._index.offsets
+        if not offsets or target >= offsets[-1]:
             self._skip_to(target)
-        i = bisect.bisect_right(self._starts, target) - 1
+        i = bisect.bisect_right(offsets, target) - 1
         if i < 0:
             self._open(None)
             return
-        start = self._index[i]
+        start = self._index.starts[i]
         if start.content_offset <= self._pos <= target:
             return  # already in or before that block: reading forward is cheaper
-        self._decoder.close()
         self._open(start)
 
     def _seek_table(self) -> seektable.BlockIndex | None:
         # Built once, from the frames' footers (see crush.read_index), at the
         # first seek that needs it; the file position is restored for the
         # live decoder. None when the input has no usable table.
-        if not self._table_tried and self._fp.seekable():
+        if not self._table_tried and self.can_rewind:
             self._table_tried = True
             here = self._fp.tell()
             try:
@@ -274,15 +373,17 @@ class _Reader(io.RawIOBase):
             entry.offset, entry.offset + entry.record_size + entry.stored_size,
             entry.content_offset, entry.size, entry.crc, found.header,
             entry.content_offset - found.content_offset, None)
-        self._decoder.close()
         self._open(start)
         return True
 
     def _skip_to(self, target: int | None) -> None:
         # Walk block records past the furthest known block, reading sizes and
         # stored CRCs but not decompressing, until *target* (None: the end).
-        if self._index:
-            last = self._index[-1]
+        # Stop the live decoder first: the walk moves the file under it.
+        self._stop()
+        starts = self._index.starts
+        if starts:
+            last = starts[-1]
             self._fp.seek(self._start + last.next_offset)
             src = FileSource(self._fp, last.next_offset)
             header = last.header
@@ -299,21 +400,20 @@ class _Reader(io.RawIOBase):
             here = src.tell()
             record = frame.read_record(src, header)
             if isinstance(record, frame.EndRecord):
-                if src.at_eof():
+                if not frame.more_frames(src):
                     self._eof_at = offset
                     break
-                header = frame.read_header(src)
+                header = frame.read_header(src, following=True)
                 total = crc = 0
                 continue
-            self._remember(engine.BlockStart(here, src.tell(), offset, record.size,
-                                             record.crc, header, total, crc))
+            self._index.add(engine.BlockStart(here, src.tell(), offset, record.size,
+                                              record.crc, header, total, crc))
             offset += record.size
             total += record.size
             crc = None if crc is None else frame.crc32_combine(crc, record.crc, record.size)
         # The walk moved the file under the live decoder: restart it at the
         # furthest block found (the one holding *target*, or the last).
-        self._decoder.close()
-        self._open(self._index[-1] if self._index else None)
+        self._open(starts[-1] if starts else None)
 
     def _discard(self, n: int) -> None:
         buf = bytearray(min(n, 1 << 20) or 1)
@@ -325,7 +425,8 @@ class _Reader(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            self._decoder.close()
+            self._stop()
+            self._block = _NO_BLOCK
         super().close()
 
 
@@ -373,12 +474,23 @@ class CrushFile(io.BufferedIOBase):
         self._opts = options(registry, threads, timeout, cancel, isolation)
         self.mode: Literal["rb", "wb"] = "rb" if mode[0] == "r" else "wb"
         self._broken = False
+        self._owns_fp = isinstance(file, str | bytes | os.PathLike)
+        if not self._owns_fp:
+            need = "read" if self.mode == "rb" else "write"
+            if not callable(getattr(file, need, None)):
+                raise TypeError(f"file must be a path or a binary file object with {need}(), "
+                                f"not {type(file).__name__}")
         if self.mode == "wb":
             # Validate every option (and build the compressor) before a path
             # is created or truncated: a bad option must not destroy a file.
             chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
                              registry=self._opts.registry)
+            # A preset is resolved once the first block chose the plugin; its
+            # name means the same to every plugin, so check it now.
+            resolve_level(chosen if isinstance(chosen, Plugin) else self._opts.registry.default,
+                          level)
             self._block_size = check_block_size(block_size)
+            self._file_info = file_info
             self._pending = bytearray()
             self._written = 0
             # Content-defined blocks (see crush.chunking); flush() still ends one.
@@ -387,18 +499,14 @@ class CrushFile(io.BufferedIOBase):
                 chosen, level, self._opts, info=file_info,
                 block_size=chunking.max_block(self._block_size) if rsyncable else self._block_size,
             )
-        self._owns_fp = isinstance(file, str | bytes | os.PathLike)
         try:
             if self._owns_fp:
                 # Closed in close(); the object outlives this method.
                 self._fp = io.open(file, mode[0] + "b")  # type: ignore[arg-type]  # noqa: SIM115, UP020
                 self.name: str | bytes | int = os.fspath(file)  # type: ignore[arg-type]
-            elif hasattr(file, "read") or hasattr(file, "write"):
+            else:
                 self._fp = file
                 self.name = getattr(file, "name", "")
-            else:
-                raise TypeError(f"file must be a path or a binary file object, not "
-                                f"{type(file).__name__}")
             if self.mode == "rb":
                 self._raw = _Reader(self._fp, self._opts, max_output_size)
                 self._reader = io.BufferedReader(self._raw, _READ_BUFFER)
@@ -409,6 +517,8 @@ class CrushFile(io.BufferedIOBase):
                 self._fp.close()
             self._fp = None
             raise
+        if self.mode == "wb":
+            finalise_at_exit(self)
 
     # -- common --------------------------------------------------------------
 
@@ -441,9 +551,25 @@ class CrushFile(io.BufferedIOBase):
         return self.mode == "wb"
 
     def seekable(self) -> bool:
-        """Return True in read mode over a seekable file (forward seeks work on any)."""
+        """Return True in read mode over a seekable file.
+
+        Forward seeks work on any file, in write mode too (they write zeros,
+        like gzip); backward ones need this to be True.
+        """
         self._check_open()
-        return self.mode == "rb" and bool(self._fp.seekable())
+        return self.mode == "rb" and self._raw.can_rewind
+
+    @property
+    def mtime(self) -> int | None:
+        """The mtime (whole seconds) stored in the frame, or None (as gzip's ``mtime``).
+
+        Reading: of the last frame header read so far (None before the first
+        read). Writing: from *file_info*.
+        """
+        if self.mode == "rb":
+            return self._raw.mtime
+        ns = self._file_info.mtime_ns if self._file_info else None
+        return None if ns is None else ns // 1_000_000_000
 
     def fileno(self) -> int:
         """Return the underlying file's descriptor (if it has one)."""
@@ -504,9 +630,33 @@ class CrushFile(io.BufferedIOBase):
         return self._reader.readline(size)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Move to decoded offset *offset*; see the class docstring for the cost."""
-        self._check_mode("rb")
+        """Move to decoded offset *offset*; see the class docstring for the cost.
+
+        In write mode only forward seeks work, and write zeros up to
+        *offset* (as gzip does).
+        """
+        self._check_open()
+        if self.mode == "wb":
+            return self._seek_forward(offset, whence)
+        if whence in (io.SEEK_SET, io.SEEK_CUR) and not self._raw.can_rewind:
+            # The read buffer could serve a short backward seek: refuse them
+            # all, as seekable() says, not only those past the buffer.
+            here = self._reader.tell()
+            if (offset if whence == io.SEEK_SET else here + offset) < here:
+                raise io.UnsupportedOperation("cannot seek backward on an unseekable file")
         return self._reader.seek(offset, whence)
+
+    def _seek_forward(self, offset: int, whence: int) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._written
+        elif whence != io.SEEK_SET:
+            raise ValueError("seek from the end is not supported in write mode")
+        if offset < self._written:
+            raise OSError("negative seek in write mode")
+        zeros = bytes(min(offset - self._written, self._block_size))
+        while self._written < offset:
+            self.write(memoryview(zeros)[: offset - self._written])
+        return self._written
 
     def tell(self) -> int:
         """Return the current decoded offset (read) or bytes written so far (write)."""
@@ -581,8 +731,18 @@ class CrushFile(io.BufferedIOBase):
         return f"<crush.CrushFile name={self.name!r} mode={self.mode!r}>"
 
     def __iter__(self) -> Iterator[bytes]:
+        # The file itself, not its buffered reader: ``for line in
+        # crush.open(p)`` must keep the file (whose finaliser closes the
+        # reader) alive for the whole loop.
         self._check_mode("rb")
-        return iter(self._reader)
+        return self
+
+    def __next__(self) -> bytes:
+        """Return the next line (iteration reads lines)."""
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
 
 
 def open(
@@ -642,6 +802,7 @@ def open(
         text = io.TextIOWrapper(binary, encoding, errors, newline)
         if binary.mode == "wb":
             _write_bom(binary, text.encoding)
+            finalise_at_exit(text)
         return text
     return binary
 
@@ -742,8 +903,9 @@ def decompress_stream(
 ) -> StreamStats:
     """Decode every crush frame *src* yields and write the content to *dst*.
 
-    Blocks are decoded ahead in parallel; memory stays at about block size x
-    (threads + 1). The deadline applies per block. Neither file is closed.
+    Blocks are decoded ahead in parallel; memory grows by at most
+    (3 x threads + 1) x block size (see the README). The deadline applies
+    per block. Neither file is closed.
     ``plugin`` in the result names the first frame's plugin.
     """
     started = time.perf_counter()
@@ -758,12 +920,17 @@ def decompress_stream(
 
     decoder = engine.FrameDecoder(source, opts, max_output_size, on_block=note)
     bytes_out = 0
+    blocks = decoder.blocks()
     try:
-        for block in decoder:
+        for block in blocks:
             dst.write(block)
             bytes_out += len(block)
+            # Let go of this block before the next is taken: the loop
+            # variable would otherwise hold it while the next one decodes.
+            del block
             decoder.rearm()
     finally:
+        blocks.close()
         decoder.close()
     if not first:
         first.append("")

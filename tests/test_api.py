@@ -329,7 +329,6 @@ def test_block_that_expands_past_its_declared_size_is_refused(plugin: crush.Plug
 
 
 NOT_CRUSH = {
-    "empty": b"",
     "text": b"hello, this is not a crush frame at all",
     "gzip": gzip.compress(TEXT),
     "zlib": zlib.compress(TEXT),
@@ -395,7 +394,8 @@ def test_damaged_frames_raise_only_crush_errors(
     except crush.CrushError:
         pass
     else:
-        assert out == original  # an edit that was undone by a later one
+        # An edit that was undone by a later one, or a cut to nothing (empty content).
+        assert out == (original if blob else b"")
     with contextlib.suppress(crush.CrushError):
         crush.inspect(bytes(blob))
 

@@ -162,7 +162,9 @@ def test_every_truncation_is_detected(plugin_frame: tuple[str, bytes], decoder: 
     plugin, blob = plugin_frame
     decode = DECODERS.get(decoder, crush.inspect)
     problems: list[str] = []
-    for length in range(len(blob)):
+    # No bytes at all is empty content, as for gzip (docs/FORMAT.md); inspect
+    # still refuses it, as there is no frame to report.
+    for length in range(0 if decoder == "inspect" else 1, len(blob)):
         try:
             decode(blob[:length])
         except crush.TruncatedFrameError:
@@ -229,9 +231,10 @@ def test_concatenated_frames_truncated_anywhere_but_the_boundary() -> None:
     first = _frame("deflate")
     blob = first + _frame("zstd")
     for length in range(len(blob)):
-        if length == len(first):
-            # A frame boundary is a valid end: the first frame alone (docs/FORMAT.md).
-            assert crush.decompress(blob[:length], threads=1) == CONTENT
+        if length in (0, len(first)):
+            # A frame boundary is a valid end: nothing, or the first frame alone
+            # (docs/FORMAT.md).
+            assert crush.decompress(blob[:length], threads=1) == (CONTENT if length else b"")
             continue
         with pytest.raises(crush.TruncatedFrameError):
             crush.decompress(blob[:length], threads=1)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import bisect
 import io
-import mmap
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -44,10 +43,9 @@ from fsspec.archive import AbstractArchiveFileSystem
 from fsspec.utils import tokenize
 
 from .. import engine
-from .. import frame
+from .. import seektable
 from ..contract import Buffer
 from ..errors import ConfigError
-from ..errors import TruncatedFrameError
 from ..options import Options
 from ..options import options
 from ..stream import CrushFile
@@ -132,102 +130,26 @@ class BlockTable(NamedTuple):
         return self.blocks[bisect.bisect_right(self.starts, offset) - 1]
 
 
-_hole: memoryview | None = None
-
-
-def _skipped(n: int) -> memoryview:
-    # frame.read_record hands back the payload it reads; a skipped payload
-    # is a view of an anonymous mapping, which costs address space only.
-    global _hole  # noqa: PLW0603 - one mapping per process, made on first use
-    if _hole is None:
-        _hole = memoryview(mmap.mmap(-1, frame.MAX_BLOCK_SIZE))
-    return _hole[:n]
-
-
-@final
-class _SkippingSource:
-    """A :class:`~crush.frame.Source` that seeks past block payloads instead of reading them.
-
-    :meth:`read_record` is :func:`crush.frame.read_record` (so every record
-    is validated as the decoder does) with its second read, the payload,
-    turned into a seek. Not thread-safe.
-    """
-
-    __slots__ = ("_fp", "_pos", "_reads")
-
-    def __init__(self, fp: Any) -> None:
-        self._fp = fp
-        self._pos = int(fp.tell())
-        self._reads = -1  # counts reads inside read_record; -1 outside
-
-    def read_record(self, header: frame.FrameHeader) -> frame.BlockRecord | frame.EndRecord:
-        """Decode the next record, seeking past its payload."""
-        self._reads = 0
-        try:
-            return frame.read_record(self, header)
-        finally:
-            self._reads = -1
-
-    def read_exact(self, n: int, what: str) -> Buffer:
-        """Return exactly *n* bytes (or skip them, for a payload); raise when truncated."""
-        if self._reads >= 0:
-            self._reads += 1
-            if self._reads == 2:
-                self._fp.seek(n, io.SEEK_CUR)
-                self._pos += n
-                return _skipped(n)
-        data = self._fp.read(n)
-        while len(data) < n:
-            more = self._fp.read(n - len(data))
-            if not more:
-                raise TruncatedFrameError(
-                    f"crush data is truncated: {what} needs {n} bytes at offset {self._pos}, "
-                    f"the input ends after {len(data)}",
-                    offset=self._pos + len(data),
-                )
-            data += more
-        self._pos += n
-        return bytes(data)
-
-    def at_eof(self) -> bool:
-        """Return True when the file has no byte at the current offset."""
-        if self._fp.read(1):
-            self._fp.seek(-1, io.SEEK_CUR)
-            return False
-        return True
-
-    def tell(self) -> int:
-        """Return the offset of the next byte."""
-        return self._pos
-
-
 def block_table(fp: Any) -> BlockTable:
     """Return the :class:`BlockTable` of the crush file *fp* (seekable, binary, read from 0).
 
-    Today this walks the record headers of every frame, seeking past the
-    payloads: one small read per block, no decompression. This is the one
-    place that learns sizes and block offsets, so the frame v2 footer (a
-    seek table read from the end of the file) replaces only this function.
-    Raises :class:`~crush.CrushError` subclasses for a malformed file.
+    One read of each v2 frame's footer (the seek table, see
+    :func:`crush.read_index`); v1 frames are walked record by record,
+    seeking past the payloads. No decompression. Raises
+    :class:`~crush.CrushError` subclasses for a malformed file.
     """
     fp.seek(0)
-    src = _SkippingSource(fp)
-    blocks: list[engine.BlockStart] = []
-    offset = 0
-    while not src.at_eof():
-        header = frame.read_header(src)
-        total = crc = 0
-        while True:
-            here = src.tell()
-            record = src.read_record(header)
-            if isinstance(record, frame.EndRecord):
-                break
-            blocks.append(engine.BlockStart(here, src.tell(), offset, record.size,
-                                            record.crc, header, total, crc))
-            offset += record.size
-            total += record.size
-            crc = frame.crc32_combine(crc, record.crc, record.size)
-    return BlockTable(tuple(blocks), tuple(b.content_offset for b in blocks), offset)
+    index = seektable.read_index(fp)
+    blocks = []
+    for entry in index:
+        found = index.frames[entry.frame]
+        # A resume point inside a frame: its running content CRC is not in
+        # the table (None); the decoder still checks every block's own CRC.
+        blocks.append(engine.BlockStart(
+            entry.offset, entry.offset + entry.record_size + entry.stored_size,
+            entry.content_offset, entry.size, entry.crc, found.header,
+            entry.content_offset - found.content_offset, None))
+    return BlockTable(tuple(blocks), tuple(b.content_offset for b in blocks), index.size)
 
 
 class _BlockReader(io.RawIOBase):

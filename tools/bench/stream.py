@@ -31,8 +31,18 @@ a ``crush.open`` file object written in 1 MiB ``write`` calls / read with
 1 MiB ``readinto`` calls. The ratio is streaming MiB/s over in-memory MiB/s;
 the goal is >= 0.90 (within 10 %).
 
-Run alone with ``python -m tools.bench.stream [--quick]``; the suite runs it
-through :data:`BENCHMARK`. Benchmarks report, they never assert.
+**Memory bound.** For every compiled-in plugin, a file of
+:data:`BOUND_BLOCKS` blocks of :data:`BOUND_BLOCK` bytes (32 MiB; 4 MiB
+under ``--quick``) of the corpus is written at level ``fast``; then, at 1, 2
+and 8 threads, a fresh process (started like the peak-RSS child) reads it
+with ``crush.open(...).read(1 MiB)`` in a loop, and another with
+``decompress_stream`` into a sink. Its peak RSS growth is compared with the
+bound the README states, :func:`decode_bound`:
+``(3 x threads + 1) x block size``.
+
+Run alone with ``python -m tools.bench.stream [--quick] [--bound-only]``;
+the suite runs it through :data:`BENCHMARK`. Benchmarks report, they never
+assert.
 """
 
 from __future__ import annotations
@@ -85,6 +95,13 @@ SPEED_SLOW: Final = 64 * MIB
 SPEED_PLUGINS: Final = ("zstd", "lz4", "deflate")
 CHUNK: Final = MIB
 """Size of each write/readinto call on a crush.open file object."""
+
+BOUND_BLOCK: Final = 32 * MIB
+BOUND_BLOCK_QUICK: Final = 4 * MIB
+BOUND_BLOCKS: Final = 11
+"""Blocks in each memory-bound file: more than the 8 threads can hold in flight."""
+BOUND_THREADS: Final = (1, 2, 8)
+BOUND_APIS: Final = ("crush.open read(1 MiB)", "decompress_stream")
 
 _SOURCE_SIZE: Final = 16 * MIB
 _PERIOD: Final = _SOURCE_SIZE - 12_345  # never a multiple of the block size
@@ -238,26 +255,7 @@ def measure_rss(plugin: str, size: int, workdir: Path) -> dict[str, Value]:
 
 
 def _rss_row(plugin: str, size: int, workdir: Path) -> Row:
-    # python -c LAUNCHER python -m tools.bench.stream --child ...: the measuring
-    # process inherits the launcher's small peak RSS, not this process's.
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
-    argv = [
-        sys.executable,
-        "-c",
-        _LAUNCHER,
-        sys.executable,
-        "-m",
-        "tools.bench.stream",
-        "--child",
-        plugin,
-        str(size),
-        str(workdir),
-    ]
-    done = subprocess.run(argv, cwd=_ROOT, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the RSS child for {plugin} failed:\n{done.stderr}")
-    figures: dict[str, Value] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = _child(["--child", plugin, str(size), str(workdir)])
     growths = [
         v
         for k, v in figures.items()
@@ -269,6 +267,90 @@ def _rss_row(plugin: str, size: int, workdir: Path) -> Row:
         "goal": f"growth ≤ {RSS_GOAL_MIB} MiB",
         "met": None if worst is None else worst <= RSS_GOAL_MIB and figures["round trip"] is True,
     }
+
+
+# --------------------------------------------------------------------------- memory bound
+
+
+def decode_bound(block_size: int, threads: int) -> int:
+    """Return the README's bound on a streaming reader's memory growth, in bytes.
+
+    At most ``threads`` blocks are decoding or decoded ahead, each holding
+    its compressed input (at most a block), its output and the codec's
+    working memory (at most a block: lzma's dictionary, or the partial copy
+    of codecs whose output buffer grows), plus the block being handed out.
+    """
+    return (3 * threads + 1) * block_size
+
+
+def measure_bound(path: Path, plugin: str, api: str, threads: int) -> dict[str, Value]:
+    """Decode *path* with *api* at *threads*; return the peak RSS growth (fresh process)."""
+    # Warm up off the clock: codec import, a worker pool of *threads*.
+    warm = crush.compress(corpus(4 * MIB), plugin=plugin, block_size=MIB)
+    crush.decompress_stream(io.BytesIO(warm), Sink(), threads=threads)
+    del warm
+    gc.collect()
+    reset = _reset_peak()
+    rss_start = _status_kib("VmRSS")
+    start = time.perf_counter()
+    if api == "decompress_stream":
+        with path.open("rb") as fh:
+            total = crush.decompress_stream(fh, Sink(), threads=threads, timeout=0).bytes_out
+    else:
+        total = 0
+        with crush.open(path, threads=threads, timeout=0) as f:
+            while chunk := f.read(MIB):
+                total += len(chunk)
+    seconds = time.perf_counter() - start
+    hwm = _status_kib("VmHWM")
+    growth = None if hwm is None or rss_start is None else (hwm - rss_start) * 1024
+    return {"growth": growth, "content": total, "seconds": seconds, "peak reset": reset}
+
+
+def _child(args: list[str]) -> dict[str, Value]:
+    # The measuring process inherits the launcher's small peak RSS, not this
+    # process's (see the module docstring).
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
+    argv = [sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "tools.bench.stream", *args]
+    done = subprocess.run(argv, cwd=_ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the RSS child {args} failed:\n{done.stderr}")
+    figures: dict[str, Value] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _bound_rows(quick: bool, workdir: Path) -> list[Row]:
+    block = BOUND_BLOCK_QUICK if quick else BOUND_BLOCK
+    data = corpus(block * BOUND_BLOCKS)
+    rows: list[Row] = []
+    for plugin in crush.list_plugins():
+        path = workdir / f"bound-{plugin.name}.crush"
+        # No deadline: large blocks of the slow codecs on a loaded machine.
+        with crush.CrushFile(path, "wb", plugin=plugin.name, level="fast", block_size=block,
+                             timeout=0) as f:
+            f.write(data)
+        try:
+            for threads in BOUND_THREADS:
+                for api in BOUND_APIS:
+                    got = _child(["--bound-child", str(path), plugin.name, api, str(threads)])
+                    growth = got["growth"]
+                    bound = decode_bound(block, threads)
+                    whole = got["content"] == len(data)
+                    rows.append({
+                        "plugin": plugin.name,
+                        "API": api,
+                        "threads": threads,
+                        "block MiB": block / MIB,
+                        "growth MiB": None if growth is None else float(growth) / MIB,
+                        "growth blocks": None if growth is None else float(growth) / block,
+                        "bound MiB": bound / MIB,
+                        "s": got["seconds"],
+                        "met": None if growth is None else float(growth) <= bound and whole,
+                    })
+        finally:
+            path.unlink(missing_ok=True)
+    return rows
 
 
 # --------------------------------------------------------------------------- throughput
@@ -348,11 +430,23 @@ def _speed_rows(plugin: str, size: int, reps: int) -> list[Row]:
 # --------------------------------------------------------------------------- entry points
 
 
-def measure(quick: bool, notes: list[str], workdir: Path | None = None) -> list[Row]:
-    """Run both measurements; append explanations to *notes*; return the rows."""
+def measure(quick: bool, notes: list[str], workdir: Path | None = None,
+            *, bound_only: bool = False) -> list[Row]:
+    """Run the measurements; append explanations to *notes*; return the rows."""
     stream_size = STREAM_QUICK if quick else STREAM_FULL
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="crush-bench-stream-", dir=workdir) as tmp:
+        rows += [{"measure": "memory bound", **row} for row in _bound_rows(quick, Path(tmp))]
+        notes.append(
+            "Memory bound: per plugin a file of "
+            f"{BOUND_BLOCKS} blocks of {(BOUND_BLOCK_QUICK if quick else BOUND_BLOCK) // MIB} "
+            "MiB (level fast), decoded in a fresh process by crush.open read(1 MiB) calls or "
+            "decompress_stream; growth = peak RSS (VmHWM, reset before) minus RSS before; "
+            "bound = (3 x threads + 1) x block size, as the README states; met also "
+            "requires the whole content."
+        )
+        if bound_only:
+            return rows
         for plugin in RSS_PLUGINS_QUICK if quick else RSS_PLUGINS_FULL:
             rows.append({"measure": "peak RSS", **_rss_row(plugin, stream_size, Path(tmp))})
     reps = 2 if quick else 3
@@ -396,17 +490,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench.stream", description=TITLE)
     parser.add_argument("--quick", action="store_true", help="256 MiB stream, smaller inputs")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the rows to OUT")
+    parser.add_argument("--bound-only", action="store_true",
+                        help="only the memory-bound table (every plugin, 1/2/8 threads)")
     parser.add_argument(
         "--child", nargs=3, metavar=("PLUGIN", "SIZE", "WORKDIR"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--bound-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         plugin, size, workdir = args.child
         print(json.dumps(measure_rss(plugin, int(size), Path(workdir))))
         return 0
+    if args.bound_child:
+        path, plugin, api, threads = args.bound_child
+        print(json.dumps(measure_bound(Path(path), plugin, api, int(threads))))
+        return 0
     notes: list[str] = []
     start = time.perf_counter()
-    rows = measure(args.quick, notes)
+    rows = measure(args.quick, notes, bound_only=args.bound_only)
     print(f"## {TITLE}\n\nGoal: {GOAL}\n")
     print(table(rows))
     for text in notes:
