@@ -210,10 +210,16 @@ EXAMPLE_INFO: Final = crush.FileInfo(name="a.txt", mtime_ns=1_700_000_000_123_45
 
 
 def example_frame() -> bytes:
-    """Return the frame of FORMAT.md's worked example, as crush makes it today."""
-    return crush.compress(
-        EXAMPLE_CONTENT, plugin="deflate", block_size=16, file_info=EXAMPLE_INFO, threads=1
-    )
+    """Return the frame of FORMAT.md's worked example, as crush makes it today.
+
+    The deflate backend is forced to the standard library's zlib, whose
+    bytes a reader can reproduce with Python alone.
+    """
+    from crush.plugins.deflate import DeflatePlugin
+
+    registry = crush.Registry([DeflatePlugin(backend="zlib")], default="deflate")
+    return crush.compress(EXAMPLE_CONTENT, plugin="deflate", block_size=16,
+                          file_info=EXAMPLE_INFO, threads=1, registry=registry)
 
 
 def _dump_lines(blob: bytes) -> list[tuple[int, bytes, str]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from . import cli
+from . import deflate_backends
 from . import imports
 from . import latency
 from . import overhead
@@ -36,6 +37,7 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     timeout.BENCHMARK,
     scaling.BENCHMARK,
     peers.BENCHMARK,
+    deflate_backends.BENCHMARK,
     stream.BENCHMARK,
     cli.BENCHMARK,
     imports.BENCHMARK,

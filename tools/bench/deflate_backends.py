@@ -1,0 +1,83 @@
+"""Benchmark: raw DEFLATE backends side by side on 1 MiB blocks of the corpus.
+
+Every installed backend the deflate plugin may use (stdlib zlib, zlib-ng,
+libdeflate via the ``deflate`` package, ISA-L via ``isal``) compresses the
+same 1 MiB blocks at each of its levels, one thread; each block's output is
+then decoded by that backend's decoder, which is told the block's size (as
+crush's frame records it). The rows are what ``crush/plugins/deflate.py``'s
+level table was chosen from: ratio, compress MB/s and decompress MB/s, and
+each row's speed relative to zlib level 6 (the default before
+accelerated backends). ``python -m tools.bench --only deflate``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Final
+
+from crush.plugins import deflate as plugin
+
+from .common import MIB
+from .common import Benchmark
+from .common import Context
+from .common import Row
+from .common import corpus
+from .common import median
+from .common import quiet_gc
+
+BLOCK: Final = MIB
+
+
+def _time(fn: Callable[[], object], reps: int) -> float:
+    with quiet_gc():
+        times = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return median(times)
+
+
+def measure(backend: plugin.Backend, level: int, blocks: list[bytes], reps: int) -> Row:
+    """Return ratio and MB/s of *backend* at *level* over *blocks*."""
+    outs = [backend.compress(b, level) for b in blocks]
+    total = sum(map(len, blocks))
+    ctime = _time(lambda: [backend.compress(b, level) for b in blocks], reps)
+    pairs = list(zip(outs, map(len, blocks), strict=True))
+    dtime = _time(lambda: [backend.decompress(o, n) for o, n in pairs], reps)
+    return {
+        "backend": backend.name,
+        "level": level,
+        "ratio": round(sum(map(len, outs)) / total, 4),
+        "compress MB/s": round(total / ctime / 1e6, 1),
+        "decompress MB/s": round(total / dtime / 1e6, 1),
+    }
+
+
+def run(ctx: Context) -> list[Row]:
+    """Measure every installed backend at every level."""
+    data = corpus(ctx.pick(4, 16) * MIB)
+    blocks = [data[i : i + BLOCK] for i in range(0, len(data), BLOCK)]
+    reps = ctx.pick(1, 3)
+    rows: list[Row] = []
+    for backend in plugin.available_backends():
+        rows.extend(measure(backend, level, blocks, reps) for level in backend.levels)
+    base = next((r for r in rows if r["backend"] == "zlib" and r["level"] == 6), None)
+    if base is not None:
+        for row in rows:
+            row["compress vs zlib-6"] = round(
+                float(row["compress MB/s"] or 0) / float(base["compress MB/s"] or 1), 2)
+    ctx.note("one thread, 1 MiB blocks of the sample corpus; decoders are told each block's "
+             "size; ratio = compressed / original")
+    ctx.note("native levels map as crush/plugins/deflate.py's LEVELS table says")
+    return rows
+
+
+BENCHMARK: Final = Benchmark(
+    name="deflate",
+    title="Raw DEFLATE backends (ratio, compress and decompress MB/s, one thread)",
+    goal="pick the fastest backend per level: fast >= 8x zlib-6, balanced better ratio "
+    "than zlib-6 at >= 2x its speed, best better ratio than zlib-9",
+    run=run,
+)
