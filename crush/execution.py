@@ -258,11 +258,16 @@ def diagnostics() -> tuple[PluginDiagnostics, ...]:
 
 
 def default_threads() -> int:
-    """Return the default parallelism: the CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+    """Return the default parallelism: CRUSH_THREADS, else the CPUs this process may use.
+
+    The CPUs count affinity (``taskset``) and the cgroup CPU quota of a
+    container, capped at :data:`crush._cpus.MAX_DEFAULT_THREADS`. Set
+    ``CRUSH_THREADS=1`` where an outer pool (Dask workers, a process pool)
+    already uses every CPU. Raises ConfigError for an invalid CRUSH_THREADS.
+    """
+    from . import _cpus
+
+    return _cpus.env_threads() or min(_cpus.usable_cpus(), _cpus.MAX_DEFAULT_THREADS)
 
 
 @final
