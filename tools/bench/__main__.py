@@ -19,6 +19,7 @@ from . import imports
 from . import latency
 from . import overhead
 from . import peers
+from . import processes
 from . import scaling
 from . import selection
 from . import stream
@@ -37,6 +38,7 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     timeout.BENCHMARK,
     scaling.BENCHMARK,
     peers.BENCHMARK,
+    processes.BENCHMARK,
     deflate_backends.BENCHMARK,
     stream.BENCHMARK,
     cli.BENCHMARK,
