@@ -10,6 +10,13 @@ it through a writable view before anyone else sees it; its pages are then
 faulted in by the workers, in parallel, as they write. Elsewhere, and for
 small outputs (where ctypes' overhead would dominate), a ``bytearray`` is
 filled and copied.
+
+On Linux a large output is also advised to use transparent huge pages
+(``madvise(MADV_HUGEPAGE)``, honoured when THP is in "madvise" or "always"
+mode): faulting in 64 MiB of fresh 4 KiB pages cost about 30 ms of CPU
+here, a third of zstd's decoding time, and 2 MiB pages remove most of it
+(zstd, 64 MiB, one thread, CPU time: 92 -> 60 ms; the codec's own one-shot
+call: 88 ms).
 """
 
 from __future__ import annotations
@@ -22,6 +29,37 @@ from typing import Final
 
 IN_PLACE_MIN: Final = 256 << 10
 """Outputs from this size up are filled in place (on CPython)."""
+
+HUGE_PAGE: Final = 2 << 20
+MADV_HUGEPAGE: Final = 14
+
+
+@cache
+def _madvise() -> Callable[[int, int, int], int] | None:
+    if not sys.platform.startswith("linux"):  # pragma: no cover - Linux runs the tests
+        return None
+    import ctypes
+
+    try:
+        advise = ctypes.CDLL(None).madvise
+    except (OSError, AttributeError):  # pragma: no cover - a libc without madvise
+        return None
+    advise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    advise.restype = ctypes.c_int
+    return advise
+
+
+def advise_huge_pages(address: int, size: int) -> bool:
+    """Ask for transparent huge pages on the whole 2 MiB pages inside [address, address+size).
+
+    Return whether the kernel accepted; failure only costs speed.
+    """
+    advise = _madvise()
+    start = -(-address // HUGE_PAGE) * HUGE_PAGE
+    end = (address + size) // HUGE_PAGE * HUGE_PAGE
+    if advise is None or end <= start:
+        return False
+    return advise(start, end - start, MADV_HUGEPAGE) == 0
 
 
 @cache
@@ -56,7 +94,9 @@ def allocate(size: int) -> tuple[memoryview, Callable[[], bytes]]:
     class Storage(ctypes.c_char * size):  # type: ignore[misc]
         """The bytes object's storage; holds the object, so every view keeps it alive."""
 
-    storage = Storage.from_address(address(result))
+    where = address(result)
+    advise_huge_pages(where, size)
+    storage = Storage.from_address(where)
     # A worker abandoned at a deadline may still write through its slice
     # after the call has failed: the bytes object must outlive every view.
     storage.owner = result

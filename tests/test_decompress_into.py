@@ -164,3 +164,19 @@ def test_decompress_into_round_trips(data: bytes, plugin: str, block: int, threa
     out = bytearray(len(data) + spare)
     assert crush.decompress_into(blob, out, threads=threads) == len(data)
     assert out[: len(data)] == data
+
+
+def test_huge_page_advice_covers_only_whole_pages_inside_the_range() -> None:
+    import ctypes
+    import os
+    import sys
+
+    with mmap.mmap(-1, 8 << 20) as region:
+        # A temporary ctypes view gives the address and is released at once,
+        # so the mapping can close.
+        address = ctypes.addressof(ctypes.c_char.from_buffer(region))
+        assert not _alloc.advise_huge_pages(address + 1, (2 << 20) + 10)  # no whole page inside
+        accepted = _alloc.advise_huge_pages(address + 1, (8 << 20) - 1)
+    if sys.platform.startswith("linux") and os.path.exists(
+            "/sys/kernel/mm/transparent_hugepage/enabled"):
+        assert accepted
