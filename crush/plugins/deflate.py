@@ -158,13 +158,14 @@ is the fallback that is always there. With a backend forced, a level uses
 that backend's entry in its row, else the nearest level the backend has.
 """
 
-DECODERS: Final = ("zlib-ng", "isal", "zlib")
+DECODERS: Final = ("isal", "zlib-ng", "zlib")
 """Decoders in order of preference: all check that the stream ends with the block.
 
-Measured on 1 MiB blocks (MB/s, libdeflate-6 / ISA-L-1 / libdeflate-10
-output): zlib-ng 693 / 618 / 764, ISA-L 476 / 1155 / 899, zlib 393 / 335 /
-384. libdeflate's binding (817 / 770 / 1679) is left out: it cannot report
-bytes after the stream, which a decoder must refuse.
+Measured on 1 MiB blocks, one thread, CPU time (MB/s on libdeflate-6 /
+ISA-L-1 / libdeflate-10 output): ISA-L 833-853 / 714-717 / 980-993,
+zlib-ng 580-707 / 589-612 / 746-769, zlib about 400. libdeflate's binding
+(753-909 / 760-774 / 947-985) is left out: it cannot report bytes after
+the stream, which a decoder must refuse.
 """
 
 _lock = threading.Lock()

@@ -6,7 +6,7 @@ against the codec's own one-shot call on the whole buffer, at the plugin's
 default level:
 
 * deflate: the deflate plugin's backend for level 6 (libdeflate 6 when
-  installed) on the whole buffer, and its decoder (zlib-ng)
+  installed) on the whole buffer, and its decoder (ISA-L)
 * zstd: ``zstandard.ZstdCompressor(level=3).compress``,
   ``zstandard.ZstdDecompressor().decompress``
 * lz4: ``lz4.block.compress(store_size=False)``,
