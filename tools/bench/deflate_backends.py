@@ -57,6 +57,27 @@ def measure(backend: plugin.Backend, level: int, blocks: list[bytes], reps: int)
     }
 
 
+def _presets(rows: list[Row], zlib6: Row) -> list[Row]:
+    """Return one row per preset: the backend the plugin uses for it and its goal."""
+    zlib9 = next(r for r in rows if r["backend"] == "zlib" and r["level"] == 9)
+    chooser = plugin.DeflatePlugin()
+    out: list[Row] = []
+    for preset in ("fast", "balanced", "best"):
+        used, level = chooser.backend_for(chooser.metadata.preset(preset))
+        row = dict(next(r for r in rows if r["backend"] == used.name and r["level"] == level))
+        speed, ratio = float(row["compress vs zlib-6"] or 0), float(row["ratio"] or 1)
+        if preset == "fast":
+            goal, met = ">= 8x zlib-6", speed >= 8
+        elif preset == "balanced":
+            goal = "ratio < zlib-6, >= 2x its speed"
+            met = ratio < float(zlib6["ratio"] or 0) and speed >= 2
+        else:
+            goal, met = "ratio < zlib-9", ratio < float(zlib9["ratio"] or 0)
+        row.update({"backend": f"preset {preset}: {used.name}", "goal": goal, "met": met})
+        out.append(row)
+    return out
+
+
 def run(ctx: Context) -> list[Row]:
     """Measure every installed backend at every level."""
     data = corpus(ctx.pick(4, 16) * MIB)
@@ -70,6 +91,7 @@ def run(ctx: Context) -> list[Row]:
         for row in rows:
             row["compress vs zlib-6"] = round(
                 float(row["compress MB/s"] or 0) / float(base["compress MB/s"] or 1), 2)
+        rows.extend(_presets(rows, base))
     ctx.note("one thread, CPU time, 1 MiB blocks of the sample corpus; each backend decodes "
              "its own output, told each block's size; ratio = compressed / original")
     ctx.note("native levels map as crush/plugins/deflate.py's LEVELS table says")
