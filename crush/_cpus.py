@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 from functools import cache
-from pathlib import Path
 from typing import Final
 
 MAX_DEFAULT_THREADS: Final = 16
@@ -23,7 +22,8 @@ Measured only up to 2 cores on the development machine (2 threads decode
 where a caller that knows better passes ``threads=`` or sets CRUSH_THREADS.
 """
 
-CGROUP_ROOT: Final = Path("/sys/fs/cgroup")
+CGROUP_ROOT = "/sys/fs/cgroup"
+"""Where the cgroup files are read (plain strings: pathlib costs milliseconds to import)."""
 
 
 def env_threads() -> int | None:
@@ -65,19 +65,20 @@ def cgroup_cpu_limit() -> int | None:
     process's own cgroup and of the root, else cgroup v1's
     ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``. Read once per process.
     """
+    root = CGROUP_ROOT
     own = _own_cgroup()
-    candidates = [CGROUP_ROOT / own.lstrip("/") / "cpu.max"] if own else []
-    candidates.append(CGROUP_ROOT / "cpu.max")
+    candidates = [os.path.join(root, own.lstrip("/"), "cpu.max")] if own else []
+    candidates.append(os.path.join(root, "cpu.max"))
     for path in candidates:
         fields = _read(path).split()
         if len(fields) == 2:
             return _whole_cpus(fields[0], fields[1])
-    v1 = CGROUP_ROOT / "cpu"
-    return _whole_cpus(_read(v1 / "cpu.cfs_quota_us"), _read(v1 / "cpu.cfs_period_us"))
+    return _whole_cpus(_read(os.path.join(root, "cpu", "cpu.cfs_quota_us")),
+                       _read(os.path.join(root, "cpu", "cpu.cfs_period_us")))
 
 
 def _own_cgroup() -> str | None:
-    for line in _read(Path("/proc/self/cgroup")).splitlines():
+    for line in _read("/proc/self/cgroup").splitlines():
         if line.startswith("0::"):  # the cgroup v2 unified hierarchy
             return line[3:].strip()
     return None
@@ -93,8 +94,9 @@ def _whole_cpus(quota: str, period: str) -> int | None:
     return max(1, math.ceil(q / p))
 
 
-def _read(path: Path) -> str:
+def _read(path: str) -> str:
     try:
-        return path.read_text(encoding="ascii").strip()
+        with open(path, encoding="ascii") as f:
+            return f.read().strip()
     except (OSError, UnicodeDecodeError):
         return ""

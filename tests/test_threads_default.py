@@ -77,7 +77,7 @@ def test_cgroup_quota_files_are_read(
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text + "\n")
-    monkeypatch.setattr(_cpus, "CGROUP_ROOT", tmp_path)
+    monkeypatch.setattr(_cpus, "CGROUP_ROOT", str(tmp_path))
     _cpus.cgroup_cpu_limit.cache_clear()
     try:
         assert _cpus.cgroup_cpu_limit() == expected
