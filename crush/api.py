@@ -6,6 +6,8 @@ import io
 from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
+from typing import BinaryIO
+from typing import Final
 from typing import NamedTuple
 from typing import final
 from typing import overload
@@ -20,6 +22,7 @@ from .contract import PluginMetadata
 from .errors import ConfigError
 from .errors import CorruptFrameError
 from .errors import OutputLimitError
+from .errors import TruncatedFrameError
 from .options import Options
 from .options import check_block_size
 from .options import options
@@ -352,29 +355,24 @@ class Report(NamedTuple):
         return self.compressed_size / self.original_size if self.original_size else 1.0
 
 
-def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
-    """Return the facts of the crush frame(s) in *data* without decompressing.
-
-    Walks the headers and block records (cheap: no codec runs). Raises the
-    same :class:`crush.FormatError` subclasses as :func:`decompress` for a
-    damaged structure; a plugin that is not compiled in is reported, not
-    refused.
-    """
-    view = _view(data, "inspect()")
-    reg = options(registry, 1, None, None).registry
-    src = frame.BytesSource(view)
-    frames: list[FrameReport] = []
-    while not frames or not src.at_eof():
+def _frame_reports(
+    src: frame.Source, registry: Registry, max_crcs: int | None
+) -> Iterator[FrameReport]:
+    """Yield one :class:`FrameReport` per frame in *src*, keeping at most *max_crcs* CRCs each."""
+    first = True
+    while first or not src.at_eof():
+        first = False
         start = src.tell()
         header = frame.read_header(src)
-        crcs = []
-        raw = 0
-        total = 0
+        crcs: list[int] = []
+        blocks = raw = total = 0
         while True:
             record = frame.read_record(src, header)
             if isinstance(record, frame.EndRecord):
                 break
-            crcs.append(record.crc)
+            if max_crcs is None or blocks < max_crcs:
+                crcs.append(record.crc)
+            blocks += 1
             raw += record.raw
             total += record.size
         if record.total_size != total:
@@ -383,22 +381,121 @@ def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
                 f"{record.total_size} bytes, its blocks hold {total}",
                 offset=record.offset,
             )
-        plugin = reg.find_id(header.plugin_id)
+        plugin = registry.find_id(header.plugin_id)
         known = KNOWN_IDS.get(header.plugin_id)
-        frames.append(
-            FrameReport(
-                plugin=plugin.name if plugin else (known[0] if known else None),
-                plugin_id=header.plugin_id,
-                version=frame.VERSION,
-                block_size=header.block_size,
-                blocks=len(crcs),
-                raw_blocks=raw,
-                original_size=record.total_size,
-                compressed_size=src.tell() - start,
-                content_crc=record.crc,
-                block_crcs=tuple(crcs),
-                info=header.info,
-                metadata=plugin.metadata if plugin else None,
-            )
+        yield FrameReport(
+            plugin=plugin.name if plugin else (known[0] if known else None),
+            plugin_id=header.plugin_id,
+            version=frame.VERSION,
+            block_size=header.block_size,
+            blocks=blocks,
+            raw_blocks=raw,
+            original_size=record.total_size,
+            compressed_size=src.tell() - start,
+            content_crc=record.crc,
+            block_crcs=tuple(crcs),
+            info=header.info,
+            metadata=plugin.metadata if plugin else None,
         )
-    return Report(tuple(frames))
+
+
+def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
+    """Return the facts of the crush frame(s) in *data* without decompressing.
+
+    Walks the headers and block records (cheap: no codec runs). Raises the
+    same :class:`crush.FormatError` subclasses as :func:`decompress` for a
+    damaged structure; a plugin that is not compiled in is reported, not
+    refused. For files and pipes of any size see :func:`inspect_stream`.
+    """
+    view = _view(data, "inspect()")
+    reg = options(registry, 1, None, None).registry
+    return Report(tuple(_frame_reports(frame.BytesSource(view), reg, None)))
+
+
+_SKIM_CHUNK: Final = 64 << 10
+
+
+@final
+class _SkimSource:
+    """A frame :class:`~crush.frame.Source` over a binary file that skips block payloads.
+
+    Reads longer than any header field (a stored name is at most 4 KiB) can
+    only be block payloads, which inspection never looks at: they are
+    skipped with ``seek`` on a regular file, else read and dropped in 64 KiB
+    pieces, so memory stays bounded whatever the input. Returns empty bytes
+    for skipped payloads. Not thread-safe.
+    """
+
+    __slots__ = ("_ahead", "_end", "_fp", "_pos")
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self._fp = fp
+        self._pos = 0
+        self._ahead = b""
+        self._end: int | None = None
+        try:
+            if fp.seekable():
+                self._pos = fp.tell()
+                self._end = fp.seek(0, io.SEEK_END)
+                fp.seek(self._pos)
+        except (OSError, ValueError):
+            self._end = None
+
+    def _truncated(self, n: int, what: str, got: int) -> TruncatedFrameError:
+        return TruncatedFrameError(
+            f"crush data is truncated: {what} needs {n} bytes at offset {self._pos}, the input "
+            f"ends after {got}", offset=self._pos + got)
+
+    def _read(self, n: int, what: str, keep: bool) -> bytes:
+        parts = [self._ahead[:n]]
+        got = len(parts[0])
+        self._ahead = self._ahead[n:]
+        while got < n:
+            chunk = self._fp.read(min(n - got, _SKIM_CHUNK) if not keep else n - got)
+            if not chunk:
+                raise self._truncated(n, what, got)
+            got += len(chunk)
+            if keep:
+                parts.append(chunk)
+        return b"".join(parts) if keep else b""
+
+    def read_exact(self, n: int, what: str) -> bytes:
+        """Return the next *n* bytes (empty for a skipped payload) or raise TruncatedFrameError."""
+        keep = n <= frame.MAX_NAME_LENGTH
+        if not keep and self._end is not None and not self._ahead:
+            if self._pos + n > self._end:
+                raise self._truncated(n, what, self._end - self._pos)
+            self._fp.seek(n, io.SEEK_CUR)
+            data = b""
+        else:
+            data = self._read(n, what, keep)
+        self._pos += n
+        return data
+
+    def at_eof(self) -> bool:
+        """Return True when the input has no more bytes (reads one byte ahead)."""
+        if not self._ahead:
+            self._ahead = self._fp.read(1) or b""
+        return not self._ahead
+
+    def tell(self) -> int:
+        """Return the offset of the next byte."""
+        return self._pos
+
+
+def inspect_stream(
+    fp: BinaryIO, /, *, max_crcs: int | None = None, registry: Registry | None = None
+) -> Iterator[FrameReport]:
+    """Yield the facts of each crush frame read from binary file *fp*, as it goes.
+
+    Like :func:`inspect`, for inputs of any size: frames are reported one by
+    one, block payloads are skipped (seeked over in a regular file, read and
+    dropped from a pipe) and each :class:`FrameReport` keeps only its first
+    *max_crcs* block CRC32s (default: all), so memory stays bounded. The
+    file is read, never mapped: a file that shrinks meanwhile reads as
+    truncated. Raises the :class:`crush.FormatError` subclasses of
+    :func:`inspect` when reached; frames before the damage have been
+    yielded. Not thread-safe for one *fp*.
+    """
+    reg = options(registry, 1, None, None).registry
+    return _frame_reports(_SkimSource(fp), reg, max_crcs)

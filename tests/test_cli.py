@@ -80,12 +80,11 @@ def test_main_in_process_returns_status() -> None:
 def test_usage_errors_exit_2(tmp_path: Path, txt: Path) -> None:
     cases = [
         ("--no-such-flag",),
-        ("-l", "superfast", txt.name),
+        ("-L", "superfast", txt.name),
         ("-T", "-3", txt.name),
         ("--timeout", "soon", txt.name),
         ("-o", "x", "-c", txt.name),
         ("-o", "x", txt.name, txt.name),
-        ("inspect",),
         ("inspect", "--json", "--csv", txt.name),
     ]
     for args in cases:
@@ -100,11 +99,11 @@ def test_usage_errors_exit_2(tmp_path: Path, txt: Path) -> None:
 
 
 def test_compress_then_decompress_replaces_files(tmp_path: Path, txt: Path, data: bytes) -> None:
-    proc = run("compress", "a.txt", cwd=tmp_path)
+    proc = run("compress", "-v", "a.txt", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert listing(tmp_path) == ["a.txt.crush"]
     assert crush.decompress((tmp_path / "a.txt.crush").read_bytes()) == data
-    match = LINE.match(err(proc).strip())
+    match = LINE.match(err(proc).splitlines()[0])  # then -v says why that plugin
     assert match, err(proc)
     assert match.group(1, 2) == ("a.txt", "a.txt.crush")
     size = (tmp_path / "a.txt.crush").stat().st_size
@@ -113,7 +112,7 @@ def test_compress_then_decompress_replaces_files(tmp_path: Path, txt: Path, data
     assert match.group(4) == crush.select_plugin(data).plugin.name
     assert crush.inspect((tmp_path / "a.txt.crush").read_bytes()).plugin == match.group(4)
 
-    proc = run("decompress", "a.txt.crush", cwd=tmp_path)
+    proc = run("decompress", "-v", "a.txt.crush", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert listing(tmp_path) == ["a.txt"]
     assert txt.read_bytes() == data
@@ -123,7 +122,7 @@ def test_compress_then_decompress_replaces_files(tmp_path: Path, txt: Path, data
 def test_gzip_style_short_forms(tmp_path: Path, txt: Path, data: bytes) -> None:
     assert run("a.txt", cwd=tmp_path).returncode == 0
     assert listing(tmp_path) == ["a.txt.crush"]
-    proc = run("-t", "a.txt.crush", cwd=tmp_path)
+    proc = run("-tv", "a.txt.crush", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert "a.txt.crush: OK" in err(proc)
     assert run("-d", "a.txt.crush", cwd=tmp_path).returncode == 0
@@ -150,6 +149,8 @@ def test_decompress_needs_suffix_or_output(tmp_path: Path, data: bytes) -> None:
     assert run("-d", ".crush", cwd=tmp_path).returncode == 2  # would have an empty name
     assert run("-d", "-o", "out", "blob.bin", cwd=tmp_path).returncode == 0
     assert (tmp_path / "out").read_bytes() == data
+    assert (tmp_path / "blob.bin").exists()  # -o keeps the input, as zstd
+    assert run("-d", "-f", "--rm", "-o", "out", "blob.bin", cwd=tmp_path).returncode == 0
     assert not (tmp_path / "blob.bin").exists()
     proc = run("-dc", ".crush", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout == data
@@ -166,7 +167,7 @@ def test_compress_refuses_crush_suffix_without_force(tmp_path: Path, data: bytes
 
 def test_output_option(tmp_path: Path, txt: Path, data: bytes) -> None:
     (tmp_path / "sub").mkdir()
-    proc = run("-k", "-o", "sub/out.bin", "a.txt", cwd=tmp_path)
+    proc = run("-v", "-o", "sub/out.bin", "a.txt", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert "a.txt -> sub/out.bin" in err(proc)
     assert crush.decompress((tmp_path / "sub" / "out.bin").read_bytes()) == data
@@ -180,7 +181,7 @@ def test_output_option(tmp_path: Path, txt: Path, data: bytes) -> None:
 
 
 def test_stdin_to_stdout_both_ways(tmp_path: Path, data: bytes) -> None:
-    packed = run(cwd=tmp_path, input=data)
+    packed = run("-v", cwd=tmp_path, input=data)
     assert packed.returncode == 0, err(packed)
     assert crush.decompress(packed.stdout) == data
     assert "stdin -> stdout" in err(packed)
@@ -226,28 +227,28 @@ def test_stdin_compress_to_output_file(tmp_path: Path, data: bytes) -> None:
 
 def test_plugin_and_level_flags(tmp_path: Path, txt: Path, data: bytes) -> None:
     for plugin in ("zstd", "lz4", "bz2"):
-        proc = run("-c", "-p", plugin, "-l", "best", "a.txt", cwd=tmp_path)
+        proc = run("-cv", "-m", plugin, "-L", "best", "a.txt", cwd=tmp_path)
         assert proc.returncode == 0, err(proc)
         assert crush.inspect(proc.stdout).plugin == plugin
         assert f"  {plugin}  " in err(proc)
-    fast = run("-c", "-p", "zstd", "--fast", "a.txt", cwd=tmp_path).stdout
-    best = run("-c", "-p", "zstd", "--best", "a.txt", cwd=tmp_path).stdout
-    native = run("-c", "-p", "zstd", "-l", "19", "a.txt", cwd=tmp_path).stdout
+    fast = run("-c", "-m", "zstd", "--fast", "a.txt", cwd=tmp_path).stdout
+    best = run("-c", "-m", "zstd", "--best", "a.txt", cwd=tmp_path).stdout
+    native = run("-c", "-m", "zstd", "-L", "19", "a.txt", cwd=tmp_path).stdout
     assert best == native != fast
-    proc = run("-c", "-p", "zstd", "-l", "99", "a.txt", cwd=tmp_path)
+    proc = run("-c", "-m", "zstd", "-L", "99", "a.txt", cwd=tmp_path)
     assert proc.returncode == 2 and "out of range for zstd" in err(proc)
-    proc = run("-c", "-p", "nosuch", "a.txt", cwd=tmp_path)
-    assert proc.returncode == 1 and "no plugin named 'nosuch'" in err(proc)
+    proc = run("-c", "-m", "nosuch", "a.txt", cwd=tmp_path)
+    assert proc.returncode == 2 and "no plugin named 'nosuch'" in err(proc)
 
 
 def test_environment_defaults_and_flags_win(tmp_path: Path, txt: Path) -> None:
-    plain = run("-c", "-p", "zstd", "-l", "best", "a.txt", cwd=tmp_path).stdout
+    plain = run("-c", "-m", "zstd", "-L", "best", "a.txt", cwd=tmp_path).stdout
     env = {"CRUSH_PLUGIN": "zstd", "CRUSH_LEVEL": "best", "CRUSH_THREADS": "1",
            "CRUSH_TIMEOUT": "60"}
     proc = run("-c", "a.txt", cwd=tmp_path, extra_env=env)
     assert proc.returncode == 0, err(proc)
     assert proc.stdout == plain
-    proc = run("-c", "-p", "lz4", "-l", "fast", "a.txt", cwd=tmp_path, extra_env=env)
+    proc = run("-c", "-m", "lz4", "-L", "fast", "a.txt", cwd=tmp_path, extra_env=env)
     assert crush.inspect(proc.stdout).plugin == "lz4"
     for key, bad in (("CRUSH_THREADS", "many"), ("CRUSH_LEVEL", "max"),
                      ("CRUSH_TIMEOUT", "soon"), ("CRUSH_TIMEOUT", "-1")):
@@ -255,7 +256,7 @@ def test_environment_defaults_and_flags_win(tmp_path: Path, txt: Path) -> None:
         assert proc.returncode == 2, (key, bad)
         assert key in err(proc)
     proc = run("-c", "a.txt", cwd=tmp_path, extra_env={"CRUSH_PLUGIN": "nosuch"})
-    assert proc.returncode == 1 and "nosuch" in err(proc)
+    assert proc.returncode == 2 and "nosuch" in err(proc)  # a configuration error
 
 
 def test_threads_and_timeout_flags(tmp_path: Path, txt: Path, data: bytes) -> None:
@@ -274,6 +275,8 @@ def test_quiet_and_verbose(tmp_path: Path, txt: Path) -> None:
     lines = err(proc).splitlines()
     assert len(lines) == 1 and lines[0].startswith("crush: bad.crush: ")
     proc = run("-v", "-d", "bad.crush", cwd=tmp_path)
+    assert "Traceback" not in err(proc)
+    proc = run("-vv", "-d", "bad.crush", cwd=tmp_path)
     assert "Traceback" in err(proc)
     assert err(proc).splitlines()[-1].startswith("crush: bad.crush: ")
 
@@ -290,7 +293,7 @@ def test_several_files_one_bad(tmp_path: Path) -> None:
     assert proc.returncode == 2  # the worst status wins: a missing input
     # With -c, what a damaged file decoded before the damage may reach stdout (as with gzip).
     assert proc.stdout.startswith(contents["a"]) and proc.stdout.endswith(contents["c"])
-    proc = run("-d", "a.crush", "b.crush", "c.crush", cwd=tmp_path)
+    proc = run("-dv", "a.crush", "b.crush", "c.crush", cwd=tmp_path)
     assert proc.returncode == 1, err(proc)
     assert listing(tmp_path) == ["a", "b.crush", "c"]
     for name, content in contents.items():
@@ -305,7 +308,7 @@ def test_several_files_one_bad(tmp_path: Path) -> None:
 def test_summary_line(tmp_path: Path) -> None:
     for name in ("x", "y", "z"):
         (tmp_path / name).write_bytes(sample(10_000))
-    proc = run("-k", "x", "y", "z", cwd=tmp_path)
+    proc = run("-kv", "-m", "zstd", "x", "y", "z", cwd=tmp_path)
     lines = err(proc).strip().splitlines()
     assert len(lines) == 4
     assert all(LINE.match(line) for line in lines[:3])
@@ -360,10 +363,10 @@ def test_test_command_verifies_and_writes_nothing(tmp_path: Path, data: bytes) -
     bad = bytearray(good)
     bad[len(bad) // 2] ^= 0xFF
     (tmp_path / "bad.crush").write_bytes(bytes(bad))
-    proc = run("test", "good.crush", cwd=tmp_path)
+    proc = run("test", "-v", "good.crush", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert re.match(r"^good\.crush: OK  \d+\.\d %  zstd  [\d.]+ MB/s$", err(proc).strip())
-    proc = run("test", "good.crush", "bad.crush", cwd=tmp_path)
+    proc = run("test", "-v", "good.crush", "bad.crush", cwd=tmp_path)
     assert proc.returncode == 1
     assert "crush: bad.crush: " in err(proc)
     assert "2 files tested: 1 OK; 1 failed" in err(proc)

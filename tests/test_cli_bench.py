@@ -45,7 +45,7 @@ def txt(tmp_path: Path, data: bytes) -> Path:
 
 
 def test_table(tmp_path: Path, txt: Path) -> None:
-    proc = run("bench", "-p", "lz4,zstd", "-l", "fast", "-r", "1", "a.txt", cwd=tmp_path)
+    proc = run("bench", "-m", "lz4,zstd", "-L", "fast", "-r", "1", "a.txt", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     lines = proc.stdout.decode().splitlines()
     assert lines[0].startswith("crush bench: 1 file, 200.0 kB, 1 thread, median of 1 run")
@@ -65,7 +65,7 @@ def test_table(tmp_path: Path, txt: Path) -> None:
 
 def test_json(tmp_path: Path, txt: Path, data: bytes) -> None:
     (tmp_path / "b.txt").write_bytes(sample(50_000, seed=3))
-    proc = run("bench", "-p", "lz4", "-p", "zstd", "-l", "fast", "--json", "-r", "2",
+    proc = run("bench", "-m", "lz4", "-m", "zstd", "-L", "fast", "--json", "-r", "2",
                "a.txt", "b.txt", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     doc = json.loads(proc.stdout)
@@ -92,18 +92,18 @@ def test_json(tmp_path: Path, txt: Path, data: bytes) -> None:
     assert any(r["pareto"] for r in doc["results"])
     # The table still shows, on stderr.
     assert "PLUGIN" in err(proc) and "Pareto front" in err(proc)
-    assert "PLUGIN" not in run("bench", "-q", "-p", "lz4", "-l", "fast", "-r", "1", "--json",
+    assert "PLUGIN" not in run("bench", "-q", "-m", "lz4", "-L", "fast", "-r", "1", "--json",
                                "a.txt", cwd=tmp_path).stderr.decode()
 
 
 def test_presets_deduplicated_and_native_levels(tmp_path: Path, txt: Path) -> None:
-    proc = run("bench", "-p", "store", "-r", "1", "--json", "a.txt", cwd=tmp_path)
+    proc = run("bench", "-m", "store", "-r", "1", "--json", "a.txt", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     (only,) = json.loads(proc.stdout)["results"]
     assert (only["plugin"], only["level"], only["presets"]) == ("store", 0,
                                                                 ["fast", "balanced", "best"])
     assert only["ratio"] >= 1.0
-    proc = run("bench", "-p", "zstd", "-l", "1,3,best", "-r", "1", "--json", "a.txt",
+    proc = run("bench", "-m", "zstd", "-L", "1,3,best", "-r", "1", "--json", "a.txt",
                cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     results = json.loads(proc.stdout)["results"]
@@ -113,7 +113,7 @@ def test_presets_deduplicated_and_native_levels(tmp_path: Path, txt: Path) -> No
 
 def test_default_is_every_plugin_on_the_sample_corpus(tmp_path: Path) -> None:
     # Only the cheap store plugin, so the sample corpus is all that costs time.
-    proc = run("bench", "-p", "store", "-r", "1", "--json", cwd=tmp_path)
+    proc = run("bench", "-m", "store", "-r", "1", "--json", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     doc = json.loads(proc.stdout)
     assert doc["sample_corpus"] is True
@@ -128,27 +128,27 @@ def test_default_is_every_plugin_on_the_sample_corpus(tmp_path: Path) -> None:
 
 
 def test_usage_errors(tmp_path: Path, txt: Path) -> None:
-    proc = run("bench", "-l", "3", "a.txt", cwd=tmp_path)
+    proc = run("bench", "-L", "3", "a.txt", cwd=tmp_path)
     assert proc.returncode == 2
-    assert "-l 3 is a native level" in err(proc) and "-p" in err(proc)
+    assert "-L 3 is a native level" in err(proc) and "-m" in err(proc)
     assert "crush bench --help" in err(proc)
-    proc = run("bench", "-p", "lz4", "-l", "99", "a.txt", cwd=tmp_path)
+    proc = run("bench", "-m", "lz4", "-L", "99", "a.txt", cwd=tmp_path)
     assert proc.returncode == 2 and "out of range for lz4" in err(proc)
-    proc = run("bench", "-p", "nosuch", "a.txt", cwd=tmp_path)
+    proc = run("bench", "-m", "nosuch", "a.txt", cwd=tmp_path)
     assert proc.returncode == 1 and "no plugin named 'nosuch'" in err(proc)
     proc = run("bench", "-r", "0", "a.txt", cwd=tmp_path)
     assert proc.returncode == 2 and "invalid run count" in err(proc)
-    proc = run("bench", "-p", "lz4", "missing.bin", cwd=tmp_path)
+    proc = run("bench", "-m", "lz4", "missing.bin", cwd=tmp_path)
     assert proc.returncode == 2 and "crush: missing.bin" in err(proc)
     (tmp_path / "empty").write_bytes(b"")
-    proc = run("bench", "-p", "lz4", "empty", cwd=tmp_path)
+    proc = run("bench", "-m", "lz4", "empty", cwd=tmp_path)
     assert proc.returncode == 2 and "nothing to measure" in err(proc)
     assert proc.stdout == b""
 
 
 def test_plot_writes_a_png(tmp_path: Path, txt: Path) -> None:
     pytest.importorskip("matplotlib")
-    proc = run("bench", "-p", "lz4,zstd,store", "-l", "fast,best", "-r", "1", "--plot",
+    proc = run("bench", "-m", "lz4,zstd,store", "-L", "fast,best", "-r", "1", "--plot",
                "out.png", "a.txt", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert "plot written to out.png" in err(proc)

@@ -18,6 +18,7 @@ from test_cli_helpers import command
 from test_cli_helpers import driver
 from test_cli_helpers import err
 from test_cli_helpers import listing
+from test_cli_helpers import noisy
 from test_cli_helpers import run
 from test_cli_helpers import run_on_pty
 from test_cli_helpers import sample
@@ -154,7 +155,7 @@ def test_write_error_mid_file_leaves_no_temporary(tmp_path: Path, data: bytes) -
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
 
-    proc = run("-p", "lz4", "big", cwd=tmp_path, preexec_fn=small_files)
+    proc = run("-m", "lz4", "big", cwd=tmp_path, preexec_fn=small_files)
     assert proc.returncode == 1
     assert "crush: big: File too large" in err(proc)
     _unchanged(tmp_path, ["big"], tmp_path / "big", big)
@@ -238,7 +239,7 @@ def test_third_party_plugin_not_compiled_in(tmp_path: Path) -> None:
 
 def test_failing_plugin_leaves_nothing(tmp_path: Path, data: bytes) -> None:
     (tmp_path / "a.txt").write_bytes(data)
-    proc = run(cwd=tmp_path, argv=driver("DecompressRaises", "-k", "-p", "raises-decompress",
+    proc = run(cwd=tmp_path, argv=driver("DecompressRaises", "-k", "-m", "raises-decompress",
                                           "a.txt"))
     assert proc.returncode == 0, err(proc)
     proc = run(cwd=tmp_path, argv=driver("DecompressRaises", "-d", "-o", "back",
@@ -250,17 +251,18 @@ def test_failing_plugin_leaves_nothing(tmp_path: Path, data: bytes) -> None:
 
 def test_compress_plugin_failure_falls_back_with_a_warning(tmp_path: Path, txt: Path,
                                                            data: bytes) -> None:
-    proc = run(cwd=tmp_path, argv=driver("CompressRaises", "-p", "raises-compress", "a.txt"))
+    proc = run(cwd=tmp_path, argv=driver("CompressRaises", "-m", "raises-compress", "a.txt"))
     assert proc.returncode == 0, err(proc)
     assert "crush: WARNING: plugin 'raises-compress' failed" in err(proc)
     assert crush.decompress((tmp_path / "a.txt.crush").read_bytes()) == data
 
 
 def test_timeout_leaves_nothing(tmp_path: Path, txt: Path, data: bytes) -> None:
-    proc = run(cwd=tmp_path, argv=driver("IgnoresCancel", "-p", "stuck", "--timeout", "0.5",
+    proc = run(cwd=tmp_path, argv=driver("IgnoresCancel", "-m", "stuck", "--timeout", "0.5",
                                           "a.txt"), timeout=60)
     assert proc.returncode == 1
     assert "did not finish within the 0.5 s deadline" in err(proc)
+    assert "raise it with --timeout SECONDS" in err(proc) and "timeout=" not in err(proc)
     _unchanged(tmp_path, ["a.txt"], txt, data)
 
 
@@ -275,7 +277,7 @@ def test_refuses_to_write_compressed_data_to_a_terminal(tmp_path: Path, txt: Pat
     proc, _ = run_on_pty(cwd=tmp_path, which="stdout", stdin_path=txt)  # stdin -> tty
     assert proc.returncode == 2
     assert listing(tmp_path) == ["a.txt"]
-    proc, seen = run_on_pty("-f", "-c", "-p", "lz4", "a.txt", cwd=tmp_path, which="stdout")
+    proc, seen = run_on_pty("-f", "-c", "-m", "lz4", "a.txt", cwd=tmp_path, which="stdout")
     assert proc.returncode == 0, err(proc)
     assert seen.startswith(b"CR")
 
@@ -296,13 +298,19 @@ def test_decompressed_data_may_go_to_a_terminal(tmp_path: Path) -> None:
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
-    (tmp_path / "big.bin").write_bytes(sample(3 << 20))
-    proc, seen = run_on_pty("-k", "-f", "big.bin", cwd=tmp_path, which="stderr")
+    # lzma at its best level on noise: well over the one second before a bar shows.
+    (tmp_path / "big.bin").write_bytes(noisy(6 << 20))
+    slow = ("-m", "lzma", "-L", "best", "-p", "1")
+    proc, seen = run_on_pty("-k", "-f", "-v", *slow, "big.bin", cwd=tmp_path, which="stderr")
     assert proc.returncode == 0
     assert b"%|" in seen and b"big.bin" in seen  # tqdm's bar
     assert b"big.bin -> big.bin.crush" in seen
+    proc, seen = run_on_pty("-k", "-f", "-m", "lz4", "big.bin", cwd=tmp_path, which="stderr")
+    assert proc.returncode == 0 and b"%|" not in seen  # done within the second: no bar
+    assert seen == b""  # and quiet by default, as gzip
     for flag in ("--no-progress", "-q"):
-        proc, seen = run_on_pty("-k", "-f", flag, "big.bin", cwd=tmp_path, which="stderr")
+        proc, seen = run_on_pty("-k", "-f", flag, *slow, "big.bin", cwd=tmp_path,
+                                which="stderr")
         assert proc.returncode == 0
         assert b"%|" not in seen
     piped = run("-k", "-f", "big.bin", cwd=tmp_path)
@@ -318,3 +326,21 @@ def test_no_temporary_files_survive_success(tmp_path: Path, txt: Path) -> None:
     assert listing(tmp_path) == ["a.txt"]
     assert not any(name.endswith(".crush-tmp") for name in listing(tmp_path))
 
+
+
+@pytest.mark.parametrize("args", [("-k",), ("-k", "-f")], ids=["new", "replace"])
+def test_named_temporary_fallback(tmp_path: Path, txt: Path, data: bytes,
+                                  monkeypatch: pytest.MonkeyPatch,
+                                  args: tuple[str, ...]) -> None:
+    # Where O_TMPFILE is missing, a hidden named file stands in; success leaves none.
+    from crush.cli import main
+    from crush.cli import targets
+
+    monkeypatch.setattr(targets, "_O_TMPFILE", 0)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt.crush").write_bytes(b"old")
+    if "-f" not in args:
+        (tmp_path / "a.txt.crush").unlink()
+    assert main([*args, "a.txt"]) == 0
+    assert listing(tmp_path) == ["a.txt", "a.txt.crush"]
+    assert crush.decompress((tmp_path / "a.txt.crush").read_bytes()) == data

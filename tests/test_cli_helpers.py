@@ -150,3 +150,34 @@ def run_on_pty(
         if stdin_path:
             stdin.close()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, error), seen
+
+
+def open_files(pid: int) -> list[str]:
+    """Return what process *pid* has open, as /proc/PID/fd shows it (empty once it ended)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    targets = []
+    for fd in fds:
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return targets
+
+
+def temporary_output(pid: int, directory: Path) -> bool:
+    """Return True when process *pid* holds a temporary output file open in *directory*.
+
+    Linux: an O_TMPFILE shows in /proc/PID/fd as ``DIR/#INODE (deleted)``, the
+    named fallback as ``DIR/.NAME.RANDOM.crush-tmp``.
+    """
+    where = os.path.realpath(directory)
+    return any(os.path.dirname(t) == where and t.endswith((" (deleted)", ".crush-tmp"))
+               for t in open_files(pid))
+
+
+def opened(pid: int, path: Path) -> bool:
+    """Return True when process *pid* has *path* open."""
+    return os.path.realpath(path) in open_files(pid)

@@ -36,7 +36,8 @@ def test_inspect_text(tmp_path: Path, files: dict[str, bytes]) -> None:
     proc = run("inspect", "two.crush", "plain.crush", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     out = proc.stdout.decode()
-    assert out.startswith("two.crush: zstd, 1.5 MB -> ")
+    assert out.startswith("two.crush:\n  frame 1: ")  # frames as they are read
+    assert "\ntwo.crush: zstd, 1.5 MB -> " in out  # then the totals
     assert "2 frames, 3 blocks" in out
     assert "frame 1: plugin zstd (id 0x01), format v1, block size 1,048,576" in out
     assert f"size: {len(files['first']):,} -> " in out
@@ -94,7 +95,7 @@ def test_inspect_bad_files(tmp_path: Path, files: dict[str, bytes]) -> None:
     assert [e["file"] for e in json.loads(proc.stdout)] == ["two.crush"]
     text = err(proc)
     assert "crush: notes.txt: not crush data" in text
-    assert "crush: empty: crush frame is truncated" in text
+    assert "crush: empty: crush data is truncated" in text
     assert "crush: dir: is a directory" in text
     proc = run("inspect", "notes.txt", cwd=tmp_path)
     assert proc.returncode == 1
@@ -154,3 +155,13 @@ def test_plugins_follow_crush_timeout(tmp_path: Path) -> None:
     by_name = {p["name"]: p for p in doc["plugins"]}
     assert by_name["lzma"]["timeout_s"] == 120.0  # the plugin's own timeout wins
     assert doc["plugins"][0]["timeout_s"] in (7.0, 30.0)
+
+
+def test_inspect_json_stays_valid_when_a_later_frame_is_damaged(tmp_path: Path) -> None:
+    good = crush.compress(b"first frame\n" * 1000, plugin="lz4")
+    (tmp_path / "cut.crush").write_bytes(good + good[:-5])
+    proc = run("inspect", "--json", "cut.crush", cwd=tmp_path)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)  # frames stream out, and the document still closes
+    assert len(doc[0]["frames"]) == 1 and "truncated" in doc[0]["error"]
+    assert "crush: cut.crush: crush data is truncated" in err(proc)

@@ -44,11 +44,11 @@ def test_prefer_changes_the_choice(tmp_path: Path, txt: Path, data: bytes) -> No
     ratio = crush.select_plugin(data, prefer="ratio").plugin.name
     assert speed != ratio, "precondition: text must tip from a fast codec to a dense one"
     assert crush.get_plugin(ratio).metadata.formats == ()  # a codec, not the store specialist
-    proc = run("-c", "a.txt", cwd=tmp_path)
+    proc = run("-cv", "a.txt", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert _plugin(proc) == speed
     assert f"  {speed}  " in err(proc)  # the per-file line names the chosen plugin
-    proc = run("-c", "--prefer", "ratio", "a.txt", cwd=tmp_path)
+    proc = run("-cv", "--prefer", "ratio", "a.txt", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert _plugin(proc) == ratio
     assert f"  {ratio}  " in err(proc)
@@ -66,7 +66,7 @@ def test_prefer_from_the_environment_and_flags_win(tmp_path: Path, txt: Path,
     assert _plugin(run("-c", "a.txt", cwd=tmp_path, extra_env=env)) == ratio
     assert _plugin(run("-c", "--prefer", "speed", "a.txt", cwd=tmp_path, extra_env=env)) == speed
     # A named plugin always wins over a preference.
-    assert _plugin(run("-c", "-p", "lz4", "--prefer", "ratio", "a.txt", cwd=tmp_path)) == "lz4"
+    assert _plugin(run("-c", "-m", "lz4", "--prefer", "ratio", "a.txt", cwd=tmp_path)) == "lz4"
     assert _plugin(run("-c", "a.txt", cwd=tmp_path,
                        extra_env={"CRUSH_PREFER": "ratio", "CRUSH_PLUGIN": "lz4"})) == "lz4"
     for args, extra in ((("--prefer", "fastest"), {}), ((), {"CRUSH_PREFER": "fastest"})):
@@ -78,25 +78,25 @@ def test_prefer_from_the_environment_and_flags_win(tmp_path: Path, txt: Path,
 
 def test_presets_work_with_automatic_selection(tmp_path: Path, txt: Path, data: bytes) -> None:
     chosen = crush.select_plugin(data).plugin.name
-    proc = run("-c", "-l", "best", "a.txt", cwd=tmp_path)
+    proc = run("-c", "-L", "best", "a.txt", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert proc.stdout == crush.compress(data, plugin=chosen, level="best",
                                          file_info=crush.inspect(proc.stdout).frames[0].info)
 
 
 def test_native_level_without_plugin_is_a_usage_error(tmp_path: Path, txt: Path) -> None:
-    for args, extra, shown in ((("-l", "19"), {}, "-l 19"),
-                               (("--level=3",), {}, "-l 3"),
+    for args, extra, shown in ((("-L", "19"), {}, "-L 19"),
+                               (("--level=3",), {}, "-L 3"),
                                ((), {"CRUSH_LEVEL": "19"}, "CRUSH_LEVEL=19")):
         proc = run("-k", *args, "a.txt", cwd=tmp_path, extra_env=extra)
         assert proc.returncode == 2, (args, err(proc))
         text = err(proc)
         assert text.startswith(f"crush: {shown} is a native level")
-        assert "-p NAME" in text and "fast, balanced or best" in text
+        assert "-m NAME" in text and "fast, balanced or best" in text
         assert "Traceback" not in text
     assert listing(tmp_path) == ["a.txt"]
     # With a plugin named by flag or environment, a native level is fine.
-    proc = run("-c", "-l", "19", "a.txt", cwd=tmp_path, extra_env={"CRUSH_PLUGIN": "zstd"})
+    proc = run("-c", "-L", "19", "a.txt", cwd=tmp_path, extra_env={"CRUSH_PLUGIN": "zstd"})
     assert proc.returncode == 0, err(proc)
     assert _plugin(proc) == "zstd"
 
@@ -104,7 +104,7 @@ def test_native_level_without_plugin_is_a_usage_error(tmp_path: Path, txt: Path)
 def test_random_data_is_stored(tmp_path: Path) -> None:
     noise = random.Random(7).randbytes(1 << 20)
     (tmp_path / "noise.bin").write_bytes(noise)
-    proc = run("-k", "noise.bin", cwd=tmp_path)
+    proc = run("-kv", "noise.bin", cwd=tmp_path)
     assert proc.returncode == 0, err(proc)
     assert "  store  " in err(proc)
     packed = (tmp_path / "noise.bin.crush").read_bytes()
@@ -129,7 +129,7 @@ def test_verbose_says_why(tmp_path: Path, txt: Path, data: bytes) -> None:
     assert f"  stdin: chose {ratio_choice.plugin.name}: {ratio_choice.reason}" in err(proc)
     # Without -v, or with a named plugin, no reason line.
     assert "chose" not in err(run("-k", "-f", "a.txt", cwd=tmp_path))
-    assert "chose" not in err(run("-k", "-f", "-v", "-p", "lz4", "a.txt", cwd=tmp_path))
+    assert "chose" not in err(run("-k", "-f", "-v", "-m", "lz4", "a.txt", cwd=tmp_path))
 
 
 # ----------------------------------------------------------------------------- --explain

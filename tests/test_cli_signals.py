@@ -21,12 +21,14 @@ from test_cli_helpers import driver
 from test_cli_helpers import env
 from test_cli_helpers import listing
 from test_cli_helpers import noisy
+from test_cli_helpers import opened
 from test_cli_helpers import sample
+from test_cli_helpers import temporary_output
 
 import crush
 
 LIMIT = 3.0
-STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+STATUS = {signal.SIGHUP: 129, signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 def _start(argv: Sequence[str], cwd: Path, stdin: object = subprocess.DEVNULL
@@ -36,9 +38,12 @@ def _start(argv: Sequence[str], cwd: Path, stdin: object = subprocess.DEVNULL
 
 
 def _wait_for_temp(directory: Path, proc: subprocess.Popen[bytes], prefix: str) -> None:
+    # The output is an unnamed O_TMPFILE (or, elsewhere, a hidden named one):
+    # wait until the process holds a temporary file open in *directory*.
+    del prefix
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if any(n.startswith(prefix) and n.endswith(".crush-tmp") for n in listing(directory)):
+        if temporary_output(proc.pid, directory):
             return
         if proc.poll() is not None:
             pytest.fail(f"crush ended before the test could signal it: {proc.communicate()}")
@@ -65,11 +70,12 @@ def slow_input() -> bytes:
     return noisy(16 << 20, seed=7)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGINT, signal.SIGTERM],
+                         ids=["SIGHUP", "SIGINT", "SIGTERM"])
 def test_signal_during_slow_compression(tmp_path: Path, slow_input: bytes, signum: int) -> None:
     path = tmp_path / "big.bin"
     path.write_bytes(slow_input)
-    proc = _start(command("-p", "lzma", "-l", "best", "-T", "2", "big.bin"), tmp_path)
+    proc = _start(command("-m", "lzma", "-L", "best", "-T", "2", "big.bin"), tmp_path)
     _wait_for_temp(tmp_path, proc, ".big.bin.crush.")
     time.sleep(0.3)  # inside the first blocks
     took, stderr = _interrupt(proc, signum)
@@ -87,7 +93,7 @@ def test_sigint_with_one_thread_abandons_the_inline_block(tmp_path: Path,
     # still stops because the main thread only waits for that thread.
     path = tmp_path / "big.bin"
     path.write_bytes(slow_input)
-    proc = _start(command("-p", "lzma", "-l", "best", "-T", "1", "big.bin"), tmp_path)
+    proc = _start(command("-m", "lzma", "-L", "best", "-T", "1", "big.bin"), tmp_path)
     _wait_for_temp(tmp_path, proc, ".big.bin.crush.")
     time.sleep(0.3)
     took, stderr = _interrupt(proc, signal.SIGINT)
@@ -100,7 +106,7 @@ def test_sigint_with_one_thread_abandons_the_inline_block(tmp_path: Path,
 def test_sigint_while_a_plugin_is_stuck(tmp_path: Path) -> None:
     data = sample(100_000)
     (tmp_path / "a.txt").write_bytes(data)
-    proc = _start(driver("IgnoresCancel", "-p", "stuck", "--timeout", "0", "a.txt"), tmp_path)
+    proc = _start(driver("IgnoresCancel", "-m", "stuck", "--timeout", "0", "a.txt"), tmp_path)
     _wait_for_temp(tmp_path, proc, ".a.txt.crush.")
     time.sleep(0.3)
     took, stderr = _interrupt(proc, signal.SIGINT)
@@ -129,7 +135,10 @@ def test_sigint_stops_before_the_next_file(tmp_path: Path, slow_input: bytes) ->
     (tmp_path / "a.txt").write_bytes(small)
     (tmp_path / "big.bin").write_bytes(slow_input)
     (tmp_path / "z.txt").write_bytes(small)
-    proc = _start(command("-p", "lzma", "-l", "best", "a.txt", "big.bin", "z.txt"), tmp_path)
+    proc = _start(command("-m", "lzma", "-L", "best", "a.txt", "big.bin", "z.txt"), tmp_path)
+    deadline = time.monotonic() + 60
+    while not opened(proc.pid, tmp_path / "big.bin") and time.monotonic() < deadline:
+        time.sleep(0.01)
     _wait_for_temp(tmp_path, proc, ".big.bin.crush.")
     took, stderr = _interrupt(proc, signal.SIGINT)
     assert proc.returncode == 130, stderr
@@ -138,3 +147,17 @@ def test_sigint_stops_before_the_next_file(tmp_path: Path, slow_input: bytes) ->
     assert listing(tmp_path) == ["a.txt.crush", "big.bin", "z.txt"]
     assert crush.decompress((tmp_path / "a.txt.crush").read_bytes()) == small
     assert "3 files" not in stderr  # no summary after an interruption
+
+
+def test_kill_9_leaves_no_partial_file(tmp_path: Path, slow_input: bytes) -> None:
+    # SIGKILL cannot be handled: only an unnamed (O_TMPFILE) output leaves nothing.
+    path = tmp_path / "big.bin"
+    path.write_bytes(slow_input)
+    proc = _start(command("-m", "lzma", "-L", "best", "-p", "1", "big.bin"), tmp_path)
+    _wait_for_temp(tmp_path, proc, "")
+    time.sleep(0.3)  # bytes are being written to the temporary output
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert listing(tmp_path) == ["big.bin"]
+    assert path.read_bytes() == slow_input

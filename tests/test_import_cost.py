@@ -34,6 +34,16 @@ HEAVY = (
     "logging",
     "subprocess",
     "multiprocessing",
+    # The integrations and their host libraries load only when asked for
+    # (crush/integrations/, tests/test_integrations_*.py).
+    "crush.integrations",
+    "fsspec",
+    "numpy",
+    "pandas",
+    "numcodecs",
+    "zarr",
+    "dask",
+    "distributed",
 )
 
 

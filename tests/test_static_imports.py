@@ -42,6 +42,13 @@ FORBIDDEN_METHODS = frozenset({"iterdir", "glob", "rglob"})
 FORBIDDEN_OS = frozenset({"listdir", "scandir", "walk", "fwalk"})
 
 
+# `crush -r` lists the user's directories, as gzip -r does; no code is found that
+# way. It is the one exception, and only through os.fwalk's directory descriptors.
+ALLOWED: dict[str, frozenset[str]] = {
+    "crush/cli/walk.py": frozenset({"uses os.fwalk (directory scanning)"}),
+}
+
+
 def _root(module: str) -> str:
     return module.split(".", 1)[0]
 
@@ -98,7 +105,9 @@ def test_package_has_modules() -> None:
 )
 def test_no_dynamic_imports_or_path_scanning(path: Path) -> None:
     rel = path.relative_to(REPO).as_posix()
-    found = violations(path.read_text(encoding="utf-8"), rel)
+    allowed = ALLOWED.get(rel, frozenset())
+    found = [f for f in violations(path.read_text(encoding="utf-8"), rel)
+             if f.split(": ", 1)[1] not in allowed]
     assert not found, (
         "crush/ must import only with literal import statements and never scan "
         "directories (it breaks vendoring and PyInstaller):\n  " + "\n  ".join(found)

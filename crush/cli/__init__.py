@@ -3,12 +3,13 @@
 All the work goes through crush's public API. The modules, one concern each:
 
 * :mod:`.args` — the command line and ``CRUSH_*`` defaults into ``Settings``;
-* :mod:`.files` — which inputs are accepted, temporary output, atomic commit;
+* :mod:`.files` — which inputs are accepted, removed relative to a directory fd;
+* :mod:`.targets` — where output goes: unnamed temporary file, atomic commit;
 * :mod:`.commands` — ``compress``, ``decompress``, ``test``, file by file;
-* :mod:`.report` — ``inspect`` and ``plugins`` (``--explain``) as text, JSON or CSV;
+* :mod:`.report` — ``inspect``, ``-l`` and ``plugins`` (``--explain``) as text, JSON or CSV;
 * :mod:`.bench` — ``bench``: ratio and speed per plugin and level, on
   files or :mod:`.corpus` (the sample corpus), drawn by :mod:`.plot`;
-* :mod:`.signals` — SIGINT/SIGTERM cancel the running operation;
+* :mod:`.signals` — SIGHUP/SIGINT/SIGTERM cancel the running operation;
 * :mod:`.progress` — the tqdm progress bar, imported only when shown;
 * :mod:`.messages` — error lines, exit statuses, sizes and speeds.
 
@@ -35,14 +36,28 @@ def _version() -> str:
     return __version__
 
 
+def _never_fail_to_print() -> None:
+    # A name that is not valid in the output encoding (a non-UTF-8 file name
+    # under PYTHONIOENCODING=utf-8) is printed with escapes, never a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:  # noqa: SIM105  # contextlib is one more import before --help
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a closed or odd stream
+                pass
+
+
 def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None) -> int:
     """Run the crush command line with *argv* (default ``sys.argv[1:]``); return the exit status.
 
     *registry* replaces the compiled-in plugin registry (for tests and
     applications that embed the CLI). Statuses: 0 success, 1 an operation
-    failed, 2 usage error or unusable input, 130 SIGINT, 143 SIGTERM.
+    failed, 2 usage or configuration error or unusable input, 129 SIGHUP,
+    130 SIGINT, 143 SIGTERM.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    _never_fail_to_print()
     if args in (["-V"], ["--version"]):
         print(f"crush {_version()}")
         return 0
@@ -91,6 +106,10 @@ def _main(args: list[str], registry: Registry | None) -> int:
             from .report import inspect
 
             inspect(settings, registry, console, supervisor)
+        elif settings.command == "list":
+            from .report import list_files
+
+            list_files(settings, registry, console, supervisor)
         else:
             from .commands import transform
 

@@ -56,7 +56,12 @@ class Settings(NamedTuple):
     preset name or a native int; ``threads`` and ``timeout`` are ``None``
     for the library's defaults. ``explain`` is the file ``plugins
     --explain`` looks at; ``plugins``, ``levels``, ``runs`` (``None``:
-    adaptive) and ``plot`` are ``bench``'s. Immutable. (A NamedTuple rather than a dataclass:
+    adaptive) and ``plot`` are ``bench``'s. ``shorthand`` marks a level
+    given as ``-1`` ... ``-9`` (mapped per plugin, see :func:`digit_level`);
+    ``recursive``, ``suffix``, ``no_name`` (``-n``), ``restore_name``
+    (``-N``) and ``remove`` (``--rm``) are the gzip/zstd file options;
+    ``plugin_from_env`` says the plugin came from ``CRUSH_PLUGIN``.
+    Immutable. (A NamedTuple rather than a dataclass:
     :mod:`dataclasses` would add milliseconds to ``--help``.)
     """
 
@@ -81,6 +86,13 @@ class Settings(NamedTuple):
     levels: tuple[int | str, ...] = ()
     runs: int | None = None
     plot: str | None = None
+    shorthand: bool = False
+    recursive: bool = False
+    suffix: str = ".crush"
+    no_name: bool = False
+    restore_name: bool = False
+    remove: bool = False
+    plugin_from_env: bool = False
 
 
 def _width() -> int:
@@ -116,27 +128,37 @@ _DESCRIPTION: Final = """\
 Compress or decompress files with crush, the pigz successor: every codec
 behind one self-describing .crush format. FILE is replaced by FILE.crush
 (and back with -d) unless -k, -c or -o say otherwise; no FILE or - reads
-stdin and writes stdout.
+stdin and writes stdout. The flags are gzip's and pigz's (-1..-9, -p N,
+-l, -r, -S, -n, -N, -k, -c, -f, -q, -v); where they have none, zstd's.
 """
 
 _COMMANDS_HELP: Final = """\
 commands (crush COMMAND --help for details):
   compress [FILE ...]       FILE -> FILE.crush (the default without a command)
   decompress [FILE ...]     FILE.crush -> FILE (also: crush -d)
-  test FILE ...             verify every checksum, write nothing (also: crush -t)
-  inspect FILE ...          show plugin, sizes, ratio, blocks, checksums, stored metadata
+  test [FILE ...]           verify every checksum, write nothing (also: crush -t)
+  inspect [FILE ...]        show plugin, sizes, ratio, blocks, checksums, stored metadata
   plugins [NAME]            list the compiled-in plugins, or show one
   plugins --explain FILE    show which plugin automatic selection picks for FILE, and why
   bench [FILE ...]          ratio and MB/s per plugin and level (zstd -b style; --plot)
+A command word may follow options: crush -q test FILE is crush test -q FILE.
 
-Without -p, crush picks the plugin for each file from its first 4 KiB and
+Without -m, crush picks the plugin for each file from its first 4 KiB and
 the plugins' measured speed and ratio (already-compressed or random data is
 stored); --prefer speed|balanced|ratio shifts the balance.
 
+levels: -1 .. -9 are the plugin's own levels where its scale holds them
+(deflate, zstd, lz4, brotli, lzma, bz2: as their own tools' -1 .. -9);
+otherwise, and without -m, -1..-3 mean fast, -4..-6 balanced, -7..-9 best.
+--fast and --best are the fast and best presets.
+
+moved from crush 0.x: -p is now the thread count (pigz); the plugin is
+-m/--method (or --plugin); the level is -L/--level (-l lists, as gzip -l).
+
 environment: CRUSH_PLUGIN, CRUSH_LEVEL, CRUSH_PREFER, CRUSH_THREADS and
-CRUSH_TIMEOUT set defaults for -p, -l, --prefer, -T and --timeout; flags win.
-exit status: 0 success, 1 an operation failed, 2 usage error or unusable
-input, 130/143 interrupted by SIGINT/SIGTERM.
+CRUSH_TIMEOUT set defaults for -m, -L, --prefer, -p and --timeout; flags win.
+exit status: 0 success, 1 an operation failed, 2 usage or configuration
+error or unusable input, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM.
 """
 
 
@@ -184,6 +206,13 @@ def _runs(text: str) -> int:
     return value
 
 
+def _suffix(text: str) -> str:
+    if not text or "/" in text or os.sep in text or text in (".", ".."):
+        raise argparse.ArgumentTypeError(f"invalid suffix {text!r}: use a plain ending like "
+                                         ".cr")
+    return text
+
+
 def _threads(text: str) -> int:
     try:
         value = int(text)
@@ -211,31 +240,59 @@ def _seconds(text: str) -> float:
 def _add_output(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("-o", "--output", metavar="PATH",
-                       help="write to PATH (one input only; - is stdout)")
+                       help="write to PATH (one input only; - is stdout); keeps the input "
+                            "unless --rm (as zstd)")
     group.add_argument("-c", "--stdout", action="store_true",
                        help="write to stdout and keep the input files")
     group.add_argument("-k", "--keep", action="store_true",
                        help="keep the input files (default: remove them after success)")
     group.add_argument("-f", "--force", action="store_true",
                        help="overwrite existing output, follow symbolic links, allow a terminal")
+    group.add_argument("--rm", dest="remove", action="store_true",
+                       help="remove the input after success even with -o (as zstd --rm)")
+    group.add_argument("-r", "--recursive", action="store_true",
+                       help="go through directories and work on every file in them")
+    group.add_argument("-S", "--suffix", type=_suffix, metavar=".SUF",
+                       help="use suffix .SUF instead of .crush")
+    group.add_argument("-n", "--no-name", action="store_true",
+                       help="compress: store no name, mtime or mode (the same content always "
+                            "gives the same bytes); decompress: ignore the stored ones")
+    group.add_argument("-N", "--name", dest="restore_name", action="store_true",
+                       help="decompress: name the output by the stored name (checked: a plain "
+                            "name, kept in the input's directory)")
 
 
 def _add_codec(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("compression")
-    group.add_argument("-p", "--plugin", metavar="NAME",
+    group = parser.add_argument_group(
+        "compression", "-1 .. -9 are level shorthands as in gzip and pigz (see 'levels'\n"
+                       "below); --fast and --best the presets")
+    group.add_argument("-m", "--method", "--plugin", dest="plugin", metavar="NAME",
                        help="codec plugin (default: $CRUSH_PLUGIN, else chosen automatically "
                             "for each file; see crush plugins --explain FILE)")
-    group.add_argument("-l", "--level", type=_level, metavar="LEVEL",
-                       help="fast, balanced, best, or with -p the plugin's native number "
+    group.add_argument("-L", "--level", type=_level, action=_SetLevel, metavar="LEVEL",
+                       help="fast, balanced, best, or with -m the plugin's native number "
                             "(default: $CRUSH_LEVEL, else the plugin's default)")
+    for digit in range(1, 10):
+        group.add_argument(f"-{digit}", dest="level", action=_SetLevel, nargs=0, const=digit,
+                           help=argparse.SUPPRESS)
     _add_prefer(group)
-    group.add_argument("--fast", dest="level", action="store_const", const="fast",
-                       help="same as -l fast")
-    group.add_argument("--best", dest="level", action="store_const", const="best",
-                       help="same as -l best")
+    group.add_argument("--fast", dest="level", action=_SetLevel, nargs=0, const="fast",
+                       help="same as -L fast")
+    group.add_argument("--best", dest="level", action=_SetLevel, nargs=0, const="best",
+                       help="same as -L best")
 
 
-def _add_prefer(group: argparse._ActionsContainer, note: str = "; ignored with -p") -> None:
+class _SetLevel(argparse.Action):
+    """Set the level; a ``-1`` .. ``-9`` shorthand also sets ``shorthand`` (the last flag wins)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        digit = self.nargs == 0 and isinstance(self.const, int)
+        namespace.level = self.const if self.nargs == 0 else values
+        namespace.shorthand = digit
+
+
+def _add_prefer(group: argparse._ActionsContainer, note: str = "; ignored with -m") -> None:
     group.add_argument("--prefer", type=_prefer, metavar="WHAT",
                        help="what automatic selection favours: speed, balanced or ratio "
                             f"(default: $CRUSH_PREFER, else speed{note})")
@@ -245,15 +302,17 @@ def _add_bench(parser: argparse.ArgumentParser) -> None:
     _files(parser, required=False, what="files to measure on; none: the built-in sample "
                                         "corpus")
     group = parser.add_argument_group("what to measure")
-    group.add_argument("-p", "--plugin", dest="plugins", type=_names, action="append",
+    group.add_argument("-m", "--method", "--plugin", dest="plugins", type=_names,
+                       action="append",
                        metavar="NAMES", help="comma-separated plugins (default: every "
                                              "compiled-in plugin); repeatable")
-    group.add_argument("-l", "--level", dest="levels", type=_levels, action="append",
+    group.add_argument("-L", "--level", dest="levels", type=_levels, action="append",
                        metavar="LEVELS", help="comma-separated fast, balanced, best or, with "
-                                              "-p, native numbers (default: fast,balanced,best, "
+                                              "-m, native numbers (default: fast,balanced,best, "
                                               "duplicates dropped)")
-    group.add_argument("-T", "--threads", type=_threads, metavar="N",
-                       help="blocks in parallel (default: 1, one thread; 0 = CPU count)")
+    group.add_argument("-p", "--processes", "-T", "--threads", dest="threads", type=_threads,
+                       metavar="N", help="blocks in parallel (default: 1, one thread; "
+                                         "0 = CPU count)")
     group.add_argument("-r", "--runs", type=_runs, metavar="N",
                        help=f"runs per measurement, the median counts (default: {BENCH_RUNS}, "
                             "fewer for settings slower than about a second per run)")
@@ -269,9 +328,10 @@ def _add_bench(parser: argparse.ArgumentParser) -> None:
 
 def _add_run(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("execution and messages")
-    group.add_argument("-T", "--threads", type=_threads, metavar="N",
-                       help="blocks processed in parallel (default: $CRUSH_THREADS, else the "
-                            "CPU count; 0 = CPU count)")
+    group.add_argument("-p", "--processes", "-T", "--threads", dest="threads", type=_threads,
+                       metavar="N", help="threads: blocks processed in parallel, as pigz -p "
+                                         "and zstd -T (default: $CRUSH_THREADS, else the CPU "
+                                         "count; 0 = CPU count)")
     group.add_argument("--timeout", type=_seconds, metavar="SECONDS",
                        help="deadline per block (default: the plugin's, else $CRUSH_TIMEOUT, "
                             "else 30; 0 disables it)")
@@ -282,9 +342,9 @@ def _add_run(parser: argparse.ArgumentParser) -> None:
 
 def _add_messages(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
-                        help="print errors only")
+                        help="print errors only (the default prints no per-file lines either)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more detail; tracebacks on errors (repeatable)")
+                        help="a line per file; -vv tracebacks on errors too")
 
 
 def _add_version(parser: argparse.ArgumentParser, version: str) -> None:
@@ -297,21 +357,27 @@ def _files(parser: argparse.ArgumentParser, *, required: bool, what: str | None 
                                                                    "; none: stdin to stdout"))
 
 
+def _add_modes(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_argument_group("mode (gzip style)")
+    for flags, const, text in (
+        (("-z", "--compress"), "compress", "compress (the default)"),
+        (("-d", "--decompress", "--uncompress"), "decompress", "decompress"),
+        (("-t", "--test"), "test", "verify every checksum, write nothing"),
+        (("-l", "--list"), "list", "list compressed size, original size, ratio and name "
+                                   "(as gzip -l)"),
+    ):
+        mode.add_argument(*flags, dest="command", action="store_const", const=const, help=text)
+
+
 def _build(command: str | None, version: str) -> argparse.ArgumentParser:
     fmt = _Formatter
     if command is None:
         parser = _Parser(
             prog="crush",
-            usage="crush [-d | -t] [OPTIONS] [FILE ...]\n       crush COMMAND [OPTIONS] ...",
+            usage="crush [-d | -t | -l] [OPTIONS] [FILE ...]\n       crush COMMAND [OPTIONS] ...",
             description=_DESCRIPTION, epilog=_COMMANDS_HELP, formatter_class=fmt,
         )
-        mode = parser.add_argument_group("mode (gzip style)")
-        mode.add_argument("-z", "--compress", dest="command", action="store_const",
-                          const="compress", help="compress (the default)")
-        mode.add_argument("-d", "--decompress", dest="command", action="store_const",
-                          const="decompress", help="decompress")
-        mode.add_argument("-t", "--test", dest="command", action="store_const",
-                          const="test", help="verify every checksum, write nothing")
+        _add_modes(parser)
         _files(parser, required=False)
         _add_output(parser)
         _add_codec(parser)
@@ -327,12 +393,14 @@ def _build(command: str | None, version: str) -> argparse.ArgumentParser:
             _add_codec(parser)
         _add_run(parser)
     elif command == "test":
-        _files(parser, required=True)
+        _files(parser, required=False)
         parser.add_argument("-f", "--force", action="store_true",
                             help="read compressed data from a terminal")
+        parser.add_argument("-r", "--recursive", action="store_true",
+                            help="go through directories and test every file in them")
         _add_run(parser)
     elif command == "inspect":
-        _files(parser, required=True)
+        _files(parser, required=False)
         _add_format(parser, csv=True)
         _add_messages(parser)
     elif command == "bench":
@@ -394,6 +462,45 @@ def _from_env(environ: Mapping[str, str], key: str, convert: Callable[[str], T])
         raise UsageError(f"{key}={raw!r}: {exc}") from None
 
 
+_VALUE_SHORTS: Final = frozenset("opmLTS")
+_VALUE_LONGS: Final = frozenset({
+    "--output", "--processes", "--threads", "--method", "--plugin", "--level", "--timeout",
+    "--prefer", "--suffix", "--explain", "--plot", "--runs",
+})
+
+
+def _takes_value(token: str) -> bool:
+    """Return True when option *token* consumes the next argument as its value."""
+    if token.startswith("--"):
+        return "=" not in token and token in _VALUE_LONGS
+    for position, char in enumerate(token[1:], 1):
+        if char in _VALUE_SHORTS:
+            return position == len(token) - 1  # -o PATH, not -oPATH
+    return False
+
+
+def split_command(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """Return the command word in *argv* (``None`` for gzip style) and the other arguments.
+
+    The command is the first argument that is not an option or an option's
+    value, so ``crush -q test FILE`` runs ``test`` as ``crush test -q
+    FILE`` does; after ``--`` every argument is a file.
+    """
+    args = list(argv)
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            break
+        if token.startswith("-") and token != "-":
+            index += 2 if _takes_value(token) else 1
+            continue
+        if token in COMMANDS:
+            return token, args[:index] + args[index + 1:]
+        break
+    return None, args
+
+
 def parse(
     argv: Sequence[str], version: str, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -403,9 +510,9 @@ def parse(
     variable; ``--help`` and ``--version`` print and raise ``SystemExit(0)``.
     """
     environ = os.environ if environ is None else environ
-    command = argv[0] if argv and argv[0] in COMMANDS else None
+    command, rest = split_command(argv)
     parser = _build(command, version)
-    ns = parser.parse_args(argv[1:] if command else argv)
+    ns = parser.parse_args(rest)
     command = command or ns.command or "compress"
     get = vars(ns).get
     level: int | str | None = get("level")
@@ -444,6 +551,14 @@ def parse(
         levels=tuple(dict.fromkeys(lv for group in get("levels") or () for lv in group)),
         runs=get("runs"),
         plot=get("plot"),
+        shorthand=bool(get("shorthand")) and get("level") is not None,
+        recursive=bool(get("recursive")),
+        suffix=get("suffix") or ".crush",
+        no_name=bool(get("no_name")),
+        restore_name=bool(get("restore_name")),
+        remove=bool(get("remove")),
+        plugin_from_env=command == "compress" and not get("plugin")
+        and _env(environ, "CRUSH_PLUGIN") is not None,
     )
     _check(settings, level_from_env=get("level") is None)
     return settings
@@ -451,18 +566,19 @@ def parse(
 
 _NATIVE_NEEDS_PLUGIN: Final = (
     "is a native level, which means something different to every plugin: name the plugin "
-    "with -p NAME, or let crush choose and use a preset: fast, balanced or best"
+    "with -m NAME, or let crush choose and use a preset: fast, balanced or best"
 )
 
 
 def _check(s: Settings, *, level_from_env: bool = False) -> None:
-    if s.command == "compress" and s.plugin is None and isinstance(s.level, int):
-        where = f"CRUSH_LEVEL={s.level}" if level_from_env else f"-l {s.level}"
+    if (s.command == "compress" and s.plugin is None and isinstance(s.level, int)
+            and not s.shorthand):
+        where = f"CRUSH_LEVEL={s.level}" if level_from_env else f"-L {s.level}"
         raise UsageError(f"{where} {_NATIVE_NEEDS_PLUGIN}")
     if s.command == "bench":
         native = [lv for lv in s.levels if isinstance(lv, int)]
         if native and not s.plugins:
-            raise UsageError(f"-l {native[0]} {_NATIVE_NEEDS_PLUGIN}", "crush bench")
+            raise UsageError(f"-L {native[0]} {_NATIVE_NEEDS_PLUGIN}", "crush bench")
     if s.command == "plugins" and s.explain is not None and s.name is not None:
         raise UsageError("give NAME or --explain FILE, not both", "crush plugins")
     if s.output is not None and s.stdout:
@@ -472,5 +588,7 @@ def _check(s: Settings, *, level_from_env: bool = False) -> None:
                          "drop -o to write FILE.crush next to each, or use -c")
     if s.files.count("-") > 1:
         raise UsageError("stdin (-) can be read only once")
+    if s.restore_name and s.no_name:
+        raise UsageError("-n and -N contradict each other; give one of them")
     if s.quiet and s.verbose:
         raise UsageError("-q and -v contradict each other; give one of them")

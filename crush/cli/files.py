@@ -1,32 +1,30 @@
-"""Safe file handling: which inputs are accepted, where output goes, how it lands.
-
-Nothing is ever lost:
+"""Safe input handling: which inputs are accepted, and removing them without a race.
 
 * Inputs must be regular files. Directories, symbolic links (unless ``-f``)
   and devices, FIFOs or sockets are refused before anything is written,
   as gzip does; the file is opened with ``O_NOFOLLOW`` and checked again
   after opening, so a swap between the check and the open is caught too.
-* A new output file is written to a temporary file in its destination
-  directory (``.NAME.RANDOM.crush-tmp``, created with ``O_EXCL``, mode 0600
-  until finished), fsynced, given its final mode and
-  mtime, and only then made visible: with ``link()`` when it must not
-  overwrite (fails if the name appeared meanwhile), with ``rename()`` under
-  ``-f``. On any failure the temporary file is removed.
-* An existing device or FIFO given as output (``-o /dev/null``) is written
-  in place, never replaced, and the input is kept.
-* The input is removed only after the output was committed.
+* Every name is resolved once: the input's directory is opened first and
+  the file is opened, checked and finally removed *relative to that
+  directory descriptor* (``openat``/``unlinkat``, as GNU gzip does). A
+  directory on the path swapped for a symbolic link while crush runs (by
+  whoever owns it) cannot redirect the removal to another directory, and
+  the input is removed only if its name still refers to the file that was
+  read (same device and inode, not following links).
+* The input is removed only after the output was committed
+  (:mod:`.targets` writes outputs the same way, relative to a directory
+  descriptor).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import stat
 import sys
-import time
 from dataclasses import dataclass
-from typing import IO
 from typing import Any
 from typing import Final
 
@@ -35,33 +33,68 @@ from .messages import Failure
 
 STDIO: Final = "-"
 
-_O_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
-_O_NOCTTY: Final = getattr(os, "O_NOCTTY", 0)
-_O_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
-_O_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
+O_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
+O_NOCTTY: Final = getattr(os, "O_NOCTTY", 0)
+O_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+O_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
 
-_NO_HARD_LINKS: Final = frozenset(
-    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
-)
+DIR_FDS: Final = os.open in os.supports_dir_fd and os.unlink in os.supports_dir_fd
+"""True where names can be resolved relative to a directory descriptor (not Windows)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Metadata:
-    """What an output file gets before it becomes visible (each field optional)."""
+@dataclass(slots=True)
+class Directory:
+    """A directory opened once, so names inside it are resolved against the same directory.
 
-    mode: int | None = None
-    mtime_ns: int | None = None
-    atime_ns: int | None = None
-    uid: int | None = None
-    gid: int | None = None
+    ``fd`` is ``None`` where the platform has no ``*at`` calls; then
+    :meth:`path` joins names onto ``where`` as before. Close it with
+    :meth:`close`. Not thread-safe.
+    """
+
+    where: str
+    fd: int | None
 
     @classmethod
-    def of(cls, st: os.stat_result | None) -> Metadata:
-        """Return the permission bits, times and owner of *st* (empty for None)."""
-        if st is None:
-            return cls()
-        return cls(stat.S_IMODE(st.st_mode) & 0o777, st.st_mtime_ns, st.st_atime_ns,
-                   st.st_uid, st.st_gid)
+    def open(cls, where: str) -> Directory:
+        """Open directory *where* (``""`` is the working directory)."""
+        where = where or "."
+        if not DIR_FDS:
+            return cls(where, None)
+        fd = os.open(where, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | O_CLOEXEC)
+        return cls(where, fd)
+
+    def path(self, name: str) -> str:
+        """Return what to pass with ``dir_fd=self.fd`` for *name* in this directory."""
+        return name if self.fd is not None else os.path.join(self.where, name)
+
+    def lstat(self, name: str) -> os.stat_result:
+        """Return the status of *name* in this directory, not following a link."""
+        return os.stat(self.path(name), dir_fd=self.fd, follow_symlinks=False)
+
+    def sync(self) -> None:
+        """Persist the directory's entries (best effort: not every file system allows it)."""
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(self.fd)
+            return
+        with contextlib.suppress(OSError):
+            fd = os.open(self.where, os.O_RDONLY | O_CLOEXEC)
+            try:
+                with contextlib.suppress(OSError):
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def dup(self) -> Directory:
+        """Return another handle on the same directory (closed separately)."""
+        return Directory(self.where, os.dup(self.fd) if self.fd is not None else None)
+
+    def close(self) -> None:
+        """Close the directory descriptor (idempotent)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+            self.where = ""
 
 
 @dataclass(slots=True)
@@ -69,12 +102,15 @@ class Source:
     """An opened input: a regular file (``stat`` set) or stdin.
 
     ``name`` is what messages call it; ``size`` is known for regular files.
+    ``directory`` and ``base`` locate a named input for its removal.
     """
 
     name: str
     path: str | None
     fp: Any
     stat: os.stat_result | None
+    directory: Directory | None = None
+    base: str = ""
 
     @property
     def size(self) -> int | None:
@@ -82,13 +118,18 @@ class Source:
         return self.stat.st_size if self.stat is not None else None
 
     def close(self) -> None:
-        """Close the input (stdin stays open)."""
+        """Close the input file (stdin stays open); the directory stays open for removal."""
         if self.path is not None:
             self.fp.close()
 
+    def release(self) -> None:
+        """Close the input's directory too (after :func:`remove_input` or instead of it)."""
+        if self.directory is not None:
+            self.directory.close()
 
-_REFUSE_DIR: Final = ("is a directory — ignored; crush works on files (archive it first: "
-                      "tar cf - DIR | crush > DIR.tar.crush)")
+
+_REFUSE_DIR: Final = ("is a directory — ignored; crush works on files (use -r to go through "
+                      "it, or archive it: tar cf - DIR | crush > DIR.tar.crush)")
 _REFUSE_LINK: Final = ("is a symbolic link — not followed; name the file it points to, or use "
                        "-f to follow it")
 _REFUSE_SPECIAL: Final = ("is not a regular file (a device, FIFO or socket) — ignored; feed it "
@@ -106,9 +147,9 @@ def _stdin(buffering: int) -> Source:
     return Source("stdin", None, fp, st if regular else None)
 
 
-def _refuse_by_lstat(path: str, follow: bool) -> None:
+def _refuse_by_lstat(directory: Directory, base: str, follow: bool) -> None:
     try:
-        st = os.lstat(path)
+        st = directory.lstat(base)
     except FileNotFoundError:
         raise Failure("no such file or directory") from None
     except OSError as exc:
@@ -119,12 +160,14 @@ def _refuse_by_lstat(path: str, follow: bool) -> None:
         raise Failure(_REFUSE_LINK)
 
 
-def _open_fd(path: str, follow: bool) -> int:
-    flags = os.O_RDONLY | _O_CLOEXEC | _O_NOCTTY | _O_NONBLOCK | getattr(os, "O_BINARY", 0)
+def _open_fd(directory: Directory, base: str, follow: bool) -> int:
+    # Never block in open() on a FIFO (a signal could not stop it); readers of
+    # FIFOs wait for the writer in _FifoReader, on the thread doing the work.
+    flags = os.O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | getattr(os, "O_BINARY", 0)
     if not follow:
-        flags |= _O_NOFOLLOW
+        flags |= O_NOFOLLOW
     try:
-        return os.open(path, flags)
+        return os.open(directory.path(base), flags, dir_fd=directory.fd)
     except FileNotFoundError:
         raise Failure("is a symbolic link to a file that does not exist") from None
     except PermissionError:
@@ -135,277 +178,134 @@ def _open_fd(path: str, follow: bool) -> int:
         raise Failure(f"cannot open it: {exc.strerror}") from None
 
 
+def _open_directory(path: str) -> tuple[Directory, str]:
+    where, base = os.path.split(path)
+    if not base:  # "dir/": only a directory can end in a slash
+        raise Failure(_REFUSE_DIR)
+    try:
+        return Directory.open(where), base
+    except FileNotFoundError:
+        raise Failure("no such file or directory") from None
+    except OSError as exc:
+        raise Failure(f"cannot open its directory: {exc.strerror}") from None
+
+
 def open_source(path: str, *, follow: bool, special: bool = False,
-                buffering: int = -1) -> Source:
+                buffering: int = -1, removable: bool = False,
+                directory: Directory | None = None) -> Source:
     """Open input *path* (``-`` is stdin) after refusing what crush must not touch.
 
     *follow* allows a symbolic link; *special* allows devices and FIFOs (for
-    commands that only read). Raises :class:`Failure` (exit status 2).
+    commands that only read). *removable* keeps the input's directory open
+    for :func:`remove_input` (close it with :meth:`Source.release`).
+    *directory*, when given, is *path*'s directory already open (from
+    ``-r``'s walk); the source takes it over. Raises :class:`Failure`
+    (exit status 2).
     """
     if path == STDIO:
         return _stdin(buffering)
-    _refuse_by_lstat(path, follow)
-    fd = _open_fd(path, follow)
+    if directory is None:
+        directory, base = _open_directory(path)
+    else:
+        base = os.path.basename(path)
     try:
-        # Checked again on the open file: the path may have been swapped.
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise Failure(_REFUSE_DIR)
-        regular = stat.S_ISREG(st.st_mode)
-        if not regular:
-            if not special:
+        _refuse_by_lstat(directory, base, follow)
+        fd = _open_fd(directory, base, follow)
+        try:
+            # Checked again on the open file: the path may have been swapped.
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise Failure(_REFUSE_DIR)
+            regular = stat.S_ISREG(st.st_mode)
+            if not regular and not special:
                 raise Failure(_REFUSE_SPECIAL)
-            with contextlib.suppress(AttributeError, OSError):  # not on every platform
+            fp: Any = os.fdopen(fd, "rb", buffering=buffering)
+            if stat.S_ISFIFO(st.st_mode):
+                fp = _FifoReader(fp)
+            elif not regular:
                 os.set_blocking(fd, True)
-        fp = os.fdopen(fd, "rb", buffering=buffering)
+        except BaseException:
+            os.close(fd)
+            raise
     except BaseException:
-        os.close(fd)
+        directory.close()
         raise
-    return Source(path, path, fp, st if regular else None)
+    if not removable:
+        directory.close()
+    return Source(path, path, fp, st if regular else None, directory, base)
+
+
+class _FifoReader(io.RawIOBase):
+    """Reads a FIFO opened without blocking, waiting for its writer first as gzip does.
+
+    A FIFO opened with ``O_NONBLOCK`` reads as empty until a writer
+    arrives; the first read waits (``poll``) until data is there or a
+    writer has come and gone, then the descriptor blocks as usual. Owns
+    *fp*. Not thread-safe (one reader thread).
+    """
+
+    def __init__(self, fp: Any) -> None:
+        super().__init__()
+        self._fp = fp
+        self._waited = False
+
+    def readable(self) -> bool:
+        """Return True: this stream only reads."""
+        return True
+
+    def fileno(self) -> int:
+        """Return the FIFO's descriptor."""
+        return int(self._fp.fileno())
+
+    def _wait(self) -> None:
+        import select
+
+        fd = self._fp.fileno()
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            poller.poll()
+        os.set_blocking(fd, True)
+        self._waited = True
+
+    def readinto(self, buffer: Any, /) -> int:
+        """Read into *buffer*; return the number of bytes read (0 at the end)."""
+        if not self._waited:
+            self._wait()
+        return int(self._fp.readinto(buffer) or 0)
+
+    def close(self) -> None:
+        """Close the FIFO."""
+        self._fp.close()
+        super().close()
+
+
+def _still_the_input(src: Source) -> bool:
+    """Return True when the input's name still refers to the file that was read."""
+    assert src.directory is not None and src.stat is not None
+    st = src.directory.lstat(src.base)
+    if stat.S_ISLNK(st.st_mode):  # followed under -f: compare what it points to
+        st = os.stat(src.directory.path(src.base), dir_fd=src.directory.fd)
+    return (st.st_dev, st.st_ino) == (src.stat.st_dev, src.stat.st_ino)
 
 
 def remove_input(src: Source, output: str) -> None:
-    """Delete the input file after its output *output* was committed."""
-    assert src.path is not None
+    """Delete the input file after its output *output* was committed.
+
+    The name is removed from the directory opened before the input was
+    read, and only while it still refers to that same file.
+    """
+    assert src.directory is not None
     try:
-        os.unlink(src.path)
+        if not _still_the_input(src):
+            raise Failure(f"wrote {output} but kept the input: {src.name} was replaced while "
+                          "crush was working; check it and remove it yourself", FAILED)
+        os.unlink(src.directory.path(src.base), dir_fd=src.directory.fd)
     except FileNotFoundError:
         pass
     except OSError as exc:
         raise Failure(f"wrote {output} but could not remove the input: {exc.strerror}; "
                       "remove it yourself or use -k", FAILED) from None
-
-
-class Target:
-    """Where one output goes. Subclasses: stdout, an existing device, a new file.
-
-    ``prepare()`` runs on the main thread, ``open()`` and ``finish()`` on
-    the helper thread doing the work, ``commit()`` or ``discard()`` on the
-    main thread again.
-    """
-
-    name = "stdout"
-    keeps_input = True
-    """True when the input must stay (the output is not a file of its own)."""
-
-    def prepare(self) -> None:
-        """Reserve what the output needs before the work starts."""
-
-    def open(self) -> IO[bytes]:
-        """Return the binary stream to write to."""
-        return sys.stdout.buffer
-
-    def finish(self, meta: Metadata) -> None:
-        """Flush everything written (and, for files, apply *meta* and fsync)."""
-        sys.stdout.buffer.flush()
-
-    def commit(self) -> None:
-        """Make the finished output visible under its name."""
-
-    def discard(self, *, abandoned: bool = False) -> None:
-        """Remove every trace of an unfinished output."""
-
-    def is_terminal(self) -> bool:
-        """Return True when the output is a terminal."""
-        try:
-            return sys.stdout.isatty()
-        except (AttributeError, ValueError):
-            return False
-
-    def same_file(self, st: os.stat_result | None) -> bool:
-        """Return True when the output is the file *st* describes."""
-        return False
-
-
-class DeviceTarget(Target):
-    """An existing device, FIFO or socket named by ``-o``: written in place, never replaced."""
-
-    def __init__(self, path: str) -> None:
-        self.name = path
-        self._fp: IO[bytes] | None = None
-
-    def open(self) -> IO[bytes]:
-        """Open the device for writing (may block for a FIFO without a reader)."""
-        self._fp = open(self.name, "wb")  # noqa: SIM115  # closed in finish()/discard()
-        return self._fp
-
-    def finish(self, meta: Metadata) -> None:
-        """Flush and close the device."""
-        assert self._fp is not None
-        fp, self._fp = self._fp, None
-        fp.close()
-
-    def discard(self, *, abandoned: bool = False) -> None:
-        """Close the device; what was written to it cannot be taken back."""
-        if self._fp is not None and not abandoned:
-            with contextlib.suppress(OSError):
-                self._fp.close()
-        self._fp = None
-
-    def is_terminal(self) -> bool:
-        """Return True when the device is a terminal."""
-        try:
-            fd = os.open(self.name, os.O_WRONLY | _O_NOCTTY | _O_NONBLOCK)
-        except OSError:
-            return False
-        try:
-            return os.isatty(fd)
-        finally:
-            os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-class FileTarget(Target):
-    """A new regular file, written under a temporary name and committed atomically."""
-
-    keeps_input = False
-
-    def __init__(self, path: str, *, replace: bool) -> None:
-        self.name = path
-        self._replace = replace
-        self._tmp: str | None = None
-        self._fp: IO[bytes] | None = None
-
-    def prepare(self) -> None:
-        """Create the temporary file next to the destination (mode 0600)."""
-        directory, base = os.path.split(self.name)
-        # tempfile.mkstemp's recipe, without importing tempfile (and random, shutil).
-        flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC | _O_NOFOLLOW
-                 | getattr(os, "O_BINARY", 0))
-        for _ in range(100):
-            tmp = os.path.join(directory, f".{base[:64]}.{os.urandom(6).hex()}.crush-tmp")
-            try:
-                fd = os.open(tmp, flags, 0o600)
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                raise OSError(exc.errno, exc.strerror, self.name) from None
-            break
-        else:  # pragma: no cover - 100 collisions of 48 random bits
-            raise OSError(errno.EEXIST, "no free temporary name", self.name)
-        self._tmp = tmp
-        self._fp = os.fdopen(fd, "wb")
-
-    def open(self) -> IO[bytes]:
-        """Return the temporary file."""
-        assert self._fp is not None
-        return self._fp
-
-    def finish(self, meta: Metadata) -> None:
-        """Flush, set mode, owner and times (best effort), fsync and close."""
-        assert self._fp is not None
-        fp = self._fp
-        fp.flush()
-        fd = fp.fileno()
-        mode = meta.mode if meta.mode is not None else 0o666 & ~_umask()
-        # Best effort, and fchmod/fchown do not exist everywhere (Windows).
-        with contextlib.suppress(OSError, AttributeError):
-            os.fchmod(fd, mode)
-        if meta.uid is not None and meta.gid is not None:
-            with contextlib.suppress(OSError, AttributeError):
-                os.fchown(fd, meta.uid, meta.gid)
-        if meta.mtime_ns is not None:
-            atime = meta.atime_ns if meta.atime_ns is not None else time.time_ns()
-            with contextlib.suppress(OSError, OverflowError, ValueError):
-                os.utime(fd, ns=(atime, meta.mtime_ns))
-        os.fsync(fd)
-        self._fp = None
-        fp.close()
-
-    def commit(self) -> None:
-        """Give the finished file its name; without -f never overwrite anything."""
-        tmp = self._tmp
-        assert tmp is not None
-        if self._replace:
-            os.replace(tmp, self.name)
-        else:
-            try:
-                os.link(tmp, self.name)
-            except FileExistsError:
-                raise Failure(f"{self.name} already exists (it appeared while crush was "
-                              "working); use -f to overwrite it") from None
-            except OSError as exc:
-                if exc.errno not in _NO_HARD_LINKS:
-                    raise
-                # No hard links on this file system: check, then rename.
-                if os.path.lexists(self.name):
-                    raise Failure(f"{self.name} already exists; use -f to overwrite it") from None
-                os.rename(tmp, self.name)
-            else:
-                os.unlink(tmp)
-        self._tmp = None
-        _sync_directory(os.path.dirname(self.name) or ".")
-
-    def discard(self, *, abandoned: bool = False) -> None:
-        """Close (unless another thread may still use it) and delete the temporary file."""
-        if self._fp is not None and not abandoned:
-            with contextlib.suppress(OSError):
-                self._fp.close()
-        self._fp = None
-        if self._tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self._tmp)
-            self._tmp = None
-
-    def is_terminal(self) -> bool:
-        """Return False: a new file is never a terminal."""
-        return False
-
-    def same_file(self, st: os.stat_result | None) -> bool:
-        """Return True when the destination already is the file *st* describes."""
-        if st is None:
-            return False
-        try:
-            out = os.stat(self.name)
-        except OSError:
-            return False
-        return (out.st_dev, out.st_ino) == (st.st_dev, st.st_ino)
-
-
-def _sync_directory(path: str) -> None:
-    # Persist the new directory entry too; not every file system allows it.
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def plan_target(path: str, *, force: bool) -> Target:
-    """Return where output *path* (``-`` is stdout) goes; refuse to clobber without *force*."""
-    if path == STDIO:
-        return Target()
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return FileTarget(path, replace=False)
-    if stat.S_ISLNK(st.st_mode):
-        # /dev/stdout and friends: write into the device the link names, never
-        # replace the link. A link to a file is replaced (under -f), not followed.
-        try:
-            st = os.stat(path)
-        except OSError:
-            pass
-        else:
-            if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-                return DeviceTarget(path)
-            st = os.lstat(path)
-    if stat.S_ISDIR(st.st_mode):
-        raise Failure(f"the output {path} is a directory; name a file with -o PATH")
-    if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
-        if not force:
-            raise Failure(f"{path} already exists; use -f to overwrite it")
-        return FileTarget(path, replace=True)
-    return DeviceTarget(path)
 
 
 def stdin_is_terminal() -> bool:
@@ -414,4 +314,3 @@ def stdin_is_terminal() -> bool:
         return sys.stdin.isatty()
     except (AttributeError, ValueError):
         return False
-

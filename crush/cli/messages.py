@@ -28,6 +28,51 @@ class Failure(Exception):
         self.status = status
 
 
+_ESCAPES: Final = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    if char.isprintable():
+        return char
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def escape(text: str) -> str:
+    r"""Return *text* safe for a terminal: control characters and undecodable bytes escaped.
+
+    As ``ls`` and ``git`` do, a name can then neither move the cursor, set
+    the title (ESC, OSC, BEL) nor forge a line: ``\n``, ``\t``, ``\x1b``;
+    the backslash itself becomes ``\\`` so the escape is unambiguous.
+    """
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_escape_char(c) for c in text)
+
+
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """Return *value* for a CSV cell: escaped, and never a spreadsheet formula (OWASP).
+
+    ``None`` is empty; text starting with ``= + - @`` (or TAB, CR) gets a
+    leading ``'`` so a spreadsheet shows it instead of running it.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    text = escape(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def _os_error(exc: BaseException) -> str:
     assert isinstance(exc, OSError)
     text = exc.strerror or str(exc)
@@ -41,6 +86,14 @@ def _os_error(exc: BaseException) -> str:
     return f"{text}{where}"
 
 
+def _timeout(exc: BaseException) -> str:
+    # The library's message names the API argument; the CLI user has a flag.
+    plugin = getattr(exc, "plugin", "?")
+    seconds = getattr(exc, "timeout", 0.0)
+    return (f"plugin {plugin!r} did not finish within the {seconds:g} s deadline; raise it "
+            "with --timeout SECONDS (or CRUSH_TIMEOUT), --timeout 0 disables it")
+
+
 def _hint(suffix: str) -> Callable[[BaseException], str]:
     return lambda exc: f"{exc}{suffix}"
 
@@ -49,6 +102,7 @@ def _rules() -> tuple[tuple[type[BaseException], int, Callable[[BaseException], 
     from .. import ConfigError
     from .. import CorruptFrameError
     from .. import CrushError
+    from .. import CrushTimeoutError
     from .. import FormatError
     from .. import TruncatedFrameError
 
@@ -56,13 +110,14 @@ def _rules() -> tuple[tuple[type[BaseException], int, Callable[[BaseException], 
     return (
         (Failure, -1, str),
         (ConfigError, USAGE, str),
+        (CrushTimeoutError, FAILED, _timeout),
         (TruncatedFrameError, FAILED,
          _hint(" — the file is incomplete; copy or download it again")),
         (CorruptFrameError, FAILED, _hint(" — restore the file from a good copy")),
         (FormatError, FAILED, lambda exc: f"not crush data: {exc}"),
         (CrushError, FAILED, str),
         (OSError, FAILED, _os_error),
-        (MemoryError, FAILED, lambda exc: "out of memory; use fewer threads (-T) or free memory"),
+        (MemoryError, FAILED, lambda exc: "out of memory; use fewer threads (-p N) or free memory"),
     )
 
 
@@ -88,21 +143,26 @@ class Console:
         """The worst exit status so far."""
 
     def info(self, text: str) -> None:
-        """Print a result line unless ``-q``."""
+        """Print a message unless ``-q``."""
         if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def detail(self, text: str) -> None:
+        """Print a per-file result line, only with ``-v`` (quiet by default, as gzip)."""
+        if self.verbose:
             print(text, file=sys.stderr, flush=True)
 
     def fail(self, name: str | None, exc: BaseException) -> int:
         """Report *exc* for *name* (a file, ``stdin``...) and return its exit status."""
         status, text = explain(exc)
-        if self.verbose:
+        if self.verbose > 1:
             traceback.print_exception(exc, file=sys.stderr)
         self.error(name, text, status)
         return status
 
     def error(self, name: str | None, text: str, status: int = FAILED) -> None:
         """Print ``crush: name: text`` and remember *status*."""
-        prefix = f"crush: {name}: " if name else "crush: "
+        prefix = f"crush: {escape(name)}: " if name else "crush: "
         print(prefix + text, file=sys.stderr, flush=True)
         self.status = max(self.status, status)
 

@@ -16,7 +16,10 @@ from typing import Any
 from typing import Final
 
 THRESHOLD: Final = 1 << 20
-"""Inputs larger than this (bytes) get a bar; smaller ones finish too fast to need one."""
+"""Inputs larger than this (bytes) may get a bar; smaller ones finish too fast to need one."""
+
+DELAY: Final = 1.0
+"""Seconds before a bar appears: work that ends sooner shows none (quiet like gzip)."""
 
 
 class CountingReader(io.RawIOBase):
@@ -80,7 +83,7 @@ class Bar:
         sized = _has_size()
         self._bar: Any = tqdm(
             total=total, desc=label, unit="B", unit_scale=True, unit_divisor=1000,
-            file=sys.stderr, leave=False, mininterval=0.2, dynamic_ncols=sized,
+            file=sys.stderr, leave=False, mininterval=0.2, delay=DELAY, dynamic_ncols=sized,
             ncols=None if sized else 80, nrows=None if sized else 24,
         )
 
@@ -97,7 +100,8 @@ def make_bar(total: int | None, label: str, *, enabled: bool) -> Bar | None:
     """Return a bar for *total* bytes when wanted and possible, else None.
 
     Wanted means *enabled* (not ``-q``/``--no-progress``), stderr is a
-    terminal and the input is larger than :data:`THRESHOLD`.
+    terminal and the input is larger than :data:`THRESHOLD`; the bar then
+    appears only once the work has lasted :data:`DELAY` seconds.
     """
     if not enabled or total is None or total <= THRESHOLD:
         return None

@@ -1,21 +1,25 @@
-"""``inspect`` and ``plugins``: facts about files and plugins as text, JSON or CSV.
+r"""``inspect``, ``-l`` and ``plugins``: facts about files and plugins as text, JSON or CSV.
 
 ``plugins --explain FILE`` reads FILE's first bytes (what automatic
 selection looks at) and prints :func:`crush.select_plugin`'s answer: the
 choice, the reason, the weights and every candidate's figures and score.
 
-``inspect`` maps each file into memory and hands it to :func:`crush.inspect`,
-which walks only the frame headers and block records: no codec runs, and
-only the pages holding those records are read, so a large file costs little
-memory. Reports go to stdout (they are the command's output); errors to
-stderr.
+``inspect`` and ``-l`` (gzip's list) read each file through
+:func:`crush.api.inspect_stream`, which walks only the frame headers and
+block records (no codec runs, payloads are skipped) and yields frame by
+frame; the report is printed as frames arrive, so memory stays bounded for
+any input, a pipe or ``/dev/zero`` included. Nothing is mapped into memory,
+so a file shrinking meanwhile reads as truncated instead of killing crush
+with SIGBUS. Stored names and file names are printed escaped (control
+characters as ``\xHH``, undecodable bytes as ``\xHH``), CSV cells that
+a spreadsheet would run as a formula are quoted with a leading ``'``.
+Reports go to stdout (they are the command's output); errors to stderr.
 """
 
 from __future__ import annotations
 
-import contextlib
-import mmap
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
@@ -24,6 +28,9 @@ from . import files
 from .args import Settings
 from .messages import Console
 from .messages import Failure
+from .messages import csv_cell
+from .messages import escape
+from .messages import explain as explain_error
 from .messages import ratio
 from .messages import size
 from .signals import Interrupted
@@ -34,7 +41,6 @@ if TYPE_CHECKING:
     from .. import FrameReport
     from .. import Plugin
     from .. import Registry
-    from .. import Report
     from .. import Selection
 
 CSV_COLUMNS: Final = (
@@ -47,25 +53,10 @@ CSV_COLUMNS: Final = (
 _SHOWN_CRCS: Final = 8
 
 
-def _read_report(name: str, registry: Registry | None) -> Report:
-    from .. import inspect as inspect_frames
-
+def _open_report_source(name: str) -> files.Source:
     if name == files.STDIO and files.stdin_is_terminal():
         raise Failure("compressed data not read from a terminal; redirect the input")
-    src = files.open_source(name, follow=True, special=True)
-    try:
-        if src.size:
-            view = mmap.mmap(src.fp.fileno(), 0, access=mmap.ACCESS_READ)
-            try:
-                return inspect_frames(memoryview(view), registry=registry)
-            finally:
-                # A traceback may still hold slices of the map; then the
-                # garbage collector closes it.
-                with contextlib.suppress(BufferError):
-                    view.close()
-        return inspect_frames(src.fp.read(), registry=registry)
-    finally:
-        src.close()
+    return files.open_source(name, follow=True, special=True)
 
 
 def _mtime(ns: int | None) -> str | None:
@@ -105,94 +96,230 @@ def frame_dict(frame: FrameReport) -> dict[str, Any]:
     }
 
 
-def report_dict(name: str, report: Report) -> dict[str, Any]:
-    """Return one file's facts: totals and a list of frames."""
-    return {
-        "file": name,
-        "plugin": report.plugin,
-        "frames": [frame_dict(f) for f in report.frames],
-        "original_size": report.original_size,
-        "compressed_size": report.compressed_size,
-        "ratio": round(report.ratio, 6),
-        "blocks": report.blocks,
-    }
-
-
 def _plugin_label(frame: dict[str, Any]) -> str:
     plugin = frame["plugin"] or "unknown plugin"
     note = "" if frame["compiled_in"] else ", not compiled in"
     return f"{plugin} (id 0x{frame['plugin_id']:02x}{note})"
 
 
-def _text(entry: dict[str, Any], verbose: int) -> str:
-    frames = entry["frames"]
-    lines = [
-        f"{entry['file']}: {entry['plugin'] or 'unknown plugin'}, "
-        f"{size(entry['original_size'])} -> {size(entry['compressed_size'])} "
-        f"({ratio(entry['compressed_size'], entry['original_size'])}), "
-        f"{len(frames)} frame{'s' if len(frames) != 1 else ''}, "
-        f"{entry['blocks']} block{'s' if entry['blocks'] != 1 else ''}"
-    ]
-    for number, f in enumerate(frames, 1):
-        crcs = f["block_crc32"]
-        shown = crcs if verbose or len(crcs) <= _SHOWN_CRCS else crcs[:_SHOWN_CRCS]
-        more = f" (+{len(crcs) - len(shown)} more; -v shows all)" if len(shown) < len(crcs) \
-            else ""
-        lines += [
-            f"  frame {number}: plugin {_plugin_label(f)}, format v{f['format_version']}, "
-            f"block size {f['block_size']:,}",
-            f"    size: {f['original_size']:,} -> {f['compressed_size']:,} bytes "
-            f"({ratio(f['compressed_size'], f['original_size'])})",
-            f"    blocks: {f['blocks']} ({f['raw_blocks']} stored raw)",
-            f"    content CRC32: {f['content_crc32']}",
-            f"    block CRC32s: {' '.join(shown) or '-'}{more}",
-            f"    stored name: {f['name'] if f['name'] is not None else '-'}, "
-            f"mtime: {f['mtime'] or '-'}, mode: {f['mode_octal'] or '-'}",
-        ]
-    return "\n".join(lines)
+def _frame_text(number: int, f: dict[str, Any], verbose: int) -> str:
+    crcs = f["block_crc32"]
+    shown = crcs if verbose else crcs[:_SHOWN_CRCS]
+    more = f" (+{f['blocks'] - len(shown)} more; -v shows all)" if len(shown) < f["blocks"] \
+        else ""
+    name = escape(f["name"]) if f["name"] is not None else "-"
+    return "\n".join((
+        f"  frame {number}: plugin {_plugin_label(f)}, format v{f['format_version']}, "
+        f"block size {f['block_size']:,}",
+        f"    size: {f['original_size']:,} -> {f['compressed_size']:,} bytes "
+        f"({ratio(f['compressed_size'], f['original_size'])})",
+        f"    blocks: {f['blocks']} ({f['raw_blocks']} stored raw)",
+        f"    content CRC32: {f['content_crc32']}",
+        f"    block CRC32s: {' '.join(shown) or '-'}{more}",
+        f"    stored name: {name}, mtime: {f['mtime'] or '-'}, mode: {f['mode_octal'] or '-'}",
+    ))
 
 
-def _csv(entries: list[dict[str, Any]]) -> None:
-    import csv
+class _Totals:
+    """Running totals over one file's frames (what the summary line and gzip -l print)."""
 
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for entry in entries:
-        for number, f in enumerate(entry["frames"], 1):
-            row = dict(f, file=entry["file"], frame=number,
-                       block_crc32=" ".join(f["block_crc32"]))
-            writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+    def __init__(self) -> None:
+        self.plugin: str | None = None
+        self.frames = self.blocks = self.original = self.compressed = 0
+        self.name: str | None = None
+
+    def add(self, frame: FrameReport) -> None:
+        """Count *frame* in."""
+        if not self.frames:
+            self.plugin, self.name = frame.plugin, frame.info.name
+        self.frames += 1
+        self.blocks += frame.blocks
+        self.original += frame.original_size
+        self.compressed += frame.compressed_size
+
+    def dict(self, name: str) -> dict[str, Any]:
+        """Return the totals as the JSON entry's fields."""
+        return {"file": name, "plugin": self.plugin, "original_size": self.original,
+                "compressed_size": self.compressed,
+                "ratio": round(self.compressed / self.original if self.original else 1.0, 6),
+                "blocks": self.blocks}
+
+    def line(self, name: str) -> str:
+        """Return the text summary line."""
+        return (f"{escape(name)}: {self.plugin or 'unknown plugin'}, {size(self.original)} -> "
+                f"{size(self.compressed)} ({ratio(self.compressed, self.original)}), "
+                f"{self.frames} frame{'s' if self.frames != 1 else ''}, "
+                f"{self.blocks} block{'s' if self.blocks != 1 else ''}")
+
+
+class _Printer:
+    """Writes one file's frames as they are found, in text, JSON or CSV, to stdout."""
+
+    def __init__(self, s: Settings) -> None:
+        self.format = s.format
+        self.verbose = s.verbose
+        self.entries = 0
+        self._csv: Any = None
+
+    def begin(self) -> None:
+        """Start the whole output."""
+        if self.format == "json":
+            sys.stdout.write("[")
+        elif self.format == "csv":
+            import csv
+
+            self._csv = csv.writer(sys.stdout, lineterminator="\n")
+            self._csv.writerow(CSV_COLUMNS)
+
+    def frame(self, name: str, number: int, frame: FrameReport) -> None:
+        """Write one frame of file *name*."""
+        f = frame_dict(frame)
+        if self.format == "text":
+            if number == 1:
+                print(f"{escape(name)}:")
+            print(_frame_text(number, f, self.verbose))
+        elif self.format == "json":
+            import json
+
+            if number == 1:
+                head = json.dumps({"file": name}, indent=2)[:-2]
+                sys.stdout.write(("," if self.entries else "") + "\n" + head
+                                 + ',\n  "frames": [')
+            text = json.dumps(f, indent=2).replace("\n", "\n    ")
+            sys.stdout.write(("," if number > 1 else "") + "\n    " + text)
+        else:
+            row = dict(f, file=name, frame=number, block_crc32=" ".join(f["block_crc32"]))
+            self._csv.writerow([csv_cell(row[c]) for c in CSV_COLUMNS])
+
+    def end_file(self, name: str, totals: _Totals, error: str | None = None) -> None:
+        """Close file *name*'s report with its totals (and the *error* that cut it short)."""
+        if self.format == "text":
+            if error is None:  # else the error line on stderr ends the report
+                print(totals.line(name), flush=True)
+        elif self.format == "json":
+            import json
+
+            rest = {k: v for k, v in totals.dict(name).items() if k != "file"}
+            if error is not None:  # keeps the document valid after a damaged frame
+                rest["error"] = error
+            body = json.dumps(rest, indent=2)[1:-2].replace("\n", "\n  ")
+            sys.stdout.write("\n  ]," + body + "\n}")
+        self.entries += 1
+        sys.stdout.flush()
+
+    def end(self) -> None:
+        """Finish the whole output."""
+        if self.format == "json":
+            sys.stdout.write("\n]\n" if self.entries else "]\n")
+
+
+def _inspect_one(name: str, label: str, registry: Registry | None, printer: _Printer) -> None:
+    from .. import CrushError
+    from ..api import inspect_stream
+
+    src = _open_report_source(name)
+    try:
+        keep = None if printer.verbose or printer.format != "text" else _SHOWN_CRCS
+        totals = _Totals()
+        # The first frame is checked before anything is printed, so a file
+        # that is not crush data leaves no partial entry.
+        frames = inspect_stream(src.fp, max_crcs=keep, registry=registry)
+        try:
+            for number, frame in enumerate(frames, 1):
+                totals.add(frame)
+                printer.frame(label, number, frame)
+        except CrushError as exc:
+            if totals.frames:  # frames were printed: close the entry, then report
+                printer.end_file(label, totals, explain_error(exc)[1])
+            raise
+        printer.end_file(label, totals)
+    finally:
+        src.close()
 
 
 def inspect(s: Settings, registry: Registry | None, console: Console,
             supervisor: Supervisor) -> None:
-    """Print what each file in *s* holds, as text, JSON or CSV."""
-    import json
-
-    entries: list[dict[str, Any]] = []
-    for name in s.files:
+    """Print what each file in *s* holds, as text, JSON or CSV, frame by frame."""
+    printer = _Printer(s)
+    printer.begin()
+    for name in s.files or (files.STDIO,):
         supervisor.check()
         label = "stdin" if name == files.STDIO else name
 
-        def job(token: CancelToken, name: str = name) -> Report:
-            return _read_report(name, registry)
+        def job(token: CancelToken, name: str = name, label: str = label) -> None:
+            _inspect_one(name, label, registry, printer)
 
-        try:
-            report = supervisor.run(job)
-        except Interrupted:
-            raise
-        except Exception as exc:
-            console.fail(label, exc)
+        if not _run_report(supervisor, console, label, job):
+            return
+    printer.end()
+
+
+def _run_report(supervisor: Supervisor, console: Console, label: str,
+                job: Callable[[CancelToken], None]) -> bool:
+    """Run *job*; report its failure on *console*. Return False when stdout closed."""
+    try:
+        supervisor.run(job)
+    except Interrupted:
+        raise
+    except BrokenPipeError:
+        from .commands import silence_stdout
+
+        silence_stdout()  # crush inspect ... | head: stop quietly
+        return False
+    except Exception as exc:
+        console.fail(label, exc)
+    return True
+
+
+def _gzip_ratio(compressed: int, original: int) -> str:
+    # gzip -l: the space saved, 1 - compressed/original, one decimal.
+    saved = 1 - compressed / original if original else 0.0
+    return f"{100 * saved:.1f}%"
+
+
+def list_files(s: Settings, registry: Registry | None, console: Console,
+               supervisor: Supervisor) -> None:
+    """Print gzip -l's table: compressed size, original size, ratio, name, and a total."""
+    from ..api import inspect_stream
+
+    print(f"{'compressed':>19} {'uncompressed':>19}  ratio uncompressed_name")
+    rows = compressed = original = 0
+    for name in s.files or (files.STDIO,):
+        supervisor.check()
+        label = "stdin" if name == files.STDIO else name
+        totals = _Totals()
+
+        def job(token: CancelToken, name: str = name, totals: _Totals = totals) -> None:
+            src = _open_report_source(name)
+            try:
+                for frame in inspect_stream(src.fp, max_crcs=0, registry=registry):
+                    totals.add(frame)
+            finally:
+                src.close()
+
+        before = console.status
+        if not _run_report(supervisor, console, label, job):
+            return
+        if console.status != before and not totals.frames:
             continue
-        entry = report_dict(label, report)
-        entries.append(entry)
-        if s.format == "text":
-            print(_text(entry, s.verbose), flush=True)
-    if s.format == "json":
-        json.dump(entries, sys.stdout, indent=2)
-        print()
-    elif s.format == "csv":
-        _csv(entries)
+        shown = _list_name(name, s, totals)
+        print(f"{totals.compressed:>19} {totals.original:>19} "
+              f"{_gzip_ratio(totals.compressed, totals.original):>6} {escape(shown)}")
+        rows += 1
+        compressed += totals.compressed
+        original += totals.original
+    if rows > 1:
+        print(f"{compressed:>19} {original:>19} {_gzip_ratio(compressed, original):>6} "
+              "(totals)")
+
+
+def _list_name(name: str, s: Settings, totals: _Totals) -> str:
+    """Return the name -l shows: the stored one with -N, else the file's without suffix."""
+    if s.restore_name and totals.name is not None:
+        return totals.name
+    if name == files.STDIO:
+        return totals.name or "stdout"
+    return name[: -len(s.suffix)] if name.endswith(s.suffix) else name
 
 
 def _registry(registry: Registry | None) -> Registry:

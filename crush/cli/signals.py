@@ -1,4 +1,4 @@
-"""SIGINT and SIGTERM: cancel the running operation and stop within a second.
+"""SIGHUP, SIGINT and SIGTERM: cancel the running operation and stop within a second.
 
 The work of each file runs on a helper thread while the main thread waits,
 so the main thread is always free to run Python signal handlers. The
@@ -33,7 +33,9 @@ T = TypeVar("T")
 GRACE: Final = 0.4
 """Seconds a cancelled operation gets to stop on its own before it is abandoned."""
 
-SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+SIGNALS: Final = (*((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()), signal.SIGINT,
+                  signal.SIGTERM)
+"""Handled alike: a closed terminal (SIGHUP, 129) must clean up as Ctrl+C (130) does."""
 
 
 class Interrupted(Exception):
@@ -45,12 +47,12 @@ class Interrupted(Exception):
 
     @property
     def exit_status(self) -> int:
-        """The conventional shell status for death by this signal (130, 143)."""
+        """The conventional shell status for death by this signal (129, 130, 143)."""
         return 128 + self.signum
 
 
 class Supervisor:
-    """Run each operation on a helper thread, cancellable by SIGINT and SIGTERM.
+    """Run each operation on a helper thread, cancellable by SIGHUP, SIGINT and SIGTERM.
 
     Use from the main thread only: ``install()`` once, ``run(fn)`` per
     operation, ``restore()`` at the end. ``abandoned`` turns True when an
@@ -65,7 +67,7 @@ class Supervisor:
         self._previous: dict[int, object] = {}
 
     def install(self) -> None:
-        """Route SIGINT and SIGTERM to this supervisor (main thread only)."""
+        """Route SIGHUP, SIGINT and SIGTERM to this supervisor (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             return
         for signum in SIGNALS:

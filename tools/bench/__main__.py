@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from . import cli
+from . import dask_csv
 from . import deflate_backends
 from . import imports
 from . import latency
@@ -49,9 +50,14 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
 )
 """Every benchmark, in the order a full run executes them."""
 
+OPTIONAL: Final[tuple[Benchmark, ...]] = (
+    dask_csv.BENCHMARK,  # minutes, and needs dask[distributed]: only with --only
+)
+"""Benchmarks a run executes only when ``--only`` names them."""
+
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    names = [b.name for b in BENCHMARKS]
+    names = [b.name for b in (*BENCHMARKS, *OPTIONAL)]
     parser = argparse.ArgumentParser(
         prog="python -m tools.bench",
         description="Measure crush and print one Markdown table per benchmark.",
@@ -124,10 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmarks; return 1 if one crashed (never for a missed goal)."""
     args = _parse(argv)
     if args.list:
-        for bench in BENCHMARKS:
+        for bench in (*BENCHMARKS, *OPTIONAL):
             print(f"{bench.name:10} {bench.title} (goal: {bench.goal})")
         return 0
-    chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
+    chosen = [b for b in (*BENCHMARKS, *OPTIONAL) if b.name in (args.only or [])
+              or (not args.only and b in BENCHMARKS)]
     started = datetime.now(UTC)
     mode = "quick" if args.quick else "full"
     print(f"# crush benchmarks ({mode} run, {started:%Y-%m-%d %H:%M} UTC)\n")

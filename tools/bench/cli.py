@@ -126,7 +126,7 @@ def per_file(size: int, reps: int, workdir: Path) -> list[Row]:
     with plain.open("rb") as src, packed.open("wb") as dst:
         crush.compress_stream(src, dst, plugin=PLUGIN)
     cases = (
-        ("compress", plain, [sys.executable, "-m", "crush", "-k", "-f", "-q", "-p", PLUGIN,
+        ("compress", plain, [sys.executable, "-m", "crush", "-k", "-f", "-q", "-m", PLUGIN,
                              "-o", str(workdir / "cli-out.crush"), str(plain)]),
         ("decompress", packed, [sys.executable, "-m", "crush", "-d", "-k", "-f", "-q", "-o",
                                 str(workdir / "cli-out.bin"), str(packed)]),
