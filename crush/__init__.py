@@ -13,6 +13,7 @@ from .api import FrameReport
 from .api import Report
 from .api import compress
 from .api import decompress
+from .api import decompress_into
 from .api import inspect
 from .contract import CancelToken
 from .contract import Plugin
@@ -79,6 +80,7 @@ __all__ = [
     "compress",
     "compress_stream",
     "decompress",
+    "decompress_into",
     "decompress_stream",
     "diagnostics",
     "get_plugin",

@@ -7,11 +7,15 @@ import operator
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import BinaryIO
 from typing import Final
 from typing import NamedTuple
 from typing import final
+from typing import overload
 
+from . import _alloc
+from . import _into
 from . import chunking
 from . import engine
 from . import frame
@@ -21,7 +25,9 @@ from .contract import CancelToken
 from .contract import PluginMetadata
 from .errors import ConfigError
 from .errors import CorruptFrameError
+from .errors import OutputLimitError
 from .errors import TruncatedFrameError
+from .options import Options
 from .options import check_block_size
 from .options import options
 from .registry import KNOWN_IDS
@@ -29,6 +35,16 @@ from .registry import Isolation
 from .registry import Registry
 from .selection import Prefer
 from .selection import chooser
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer as WritableBuffer  # bytearray, numpy array, mmap, ...
+
+
+def _within(size: int, limit: int | None) -> bool:
+    """Return whether *size* respects *limit* (False for a bad limit: the decoder reports it)."""
+    if limit is None:
+        return True
+    return isinstance(limit, int) and not isinstance(limit, bool) and size <= limit
 
 
 def _view(data: object, what: str) -> memoryview:
@@ -128,6 +144,7 @@ def compress(
         compressor.close()
 
 
+@overload
 def decompress(
     data: Buffer,
     /,
@@ -138,14 +155,50 @@ def decompress(
     cancel: CancelToken | None = None,
     isolation: Isolation | None = None,
     registry: Registry | None = None,
-) -> bytes:
+    out: None = None,
+) -> bytes: ...
+
+
+@overload
+def decompress(
+    data: Buffer,
+    /,
+    *,
+    max_output_size: int | None = None,
+    threads: int | None = None,
+    timeout: float | None = None,
+    cancel: CancelToken | None = None,
+    isolation: Isolation | None = None,
+    registry: Registry | None = None,
+    out: WritableBuffer,
+) -> memoryview: ...
+
+
+def decompress(
+    data: Buffer,
+    /,
+    *,
+    max_output_size: int | None = None,
+    threads: int | None = None,
+    timeout: float | None = None,
+    cancel: CancelToken | None = None,
+    isolation: Isolation | None = None,
+    registry: Registry | None = None,
+    out: WritableBuffer | None = None,
+) -> bytes | memoryview:
     """Return the content of the crush frame(s) in *data*.
 
     Each frame is routed to the plugin its header names; concatenated frames
     decode to the concatenation of their contents. Every block and the whole
     content are checked against their CRC32s. *max_output_size* caps the
-    output: sizes are checked before anything is allocated. Other options as
-    for :func:`compress`. Thread-safe.
+    output: sizes are checked before anything is allocated. With *out* (a
+    writable buffer) the content is decoded into it as by
+    :func:`decompress_into` and a byte memoryview of the part written is
+    returned. Other options as for :func:`compress`. Thread-safe.
+
+    The output is allocated once at its final size (the block records
+    declare it) and each block is decoded straight into its place
+    (:mod:`crush._alloc`).
 
     Raises only :class:`crush.CrushError` subclasses for bad input:
     :class:`crush.FormatError` (not a crush frame), :class:`crush.CorruptFrameError`
@@ -154,13 +207,104 @@ def decompress(
     rejected a block; its exception is ``__cause__``),
     :class:`crush.OutputLimitError`.
     """
+    if out is not None:
+        target = _writable(out, "decompress()")
+        written = decompress_into(data, target, max_output_size=max_output_size,
+                                  threads=threads, timeout=timeout, cancel=cancel,
+                                  isolation=isolation, registry=registry)
+        return target[:written]
     view = _view(data, "decompress()")
     opts = options(registry, threads, timeout, cancel, isolation)
-    decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
+    size = _into.content_size(view)
+    if size is None or not _within(size, max_output_size):
+        # The decoder reports the damage (or the limit) where a stream meets it.
+        decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
+        try:
+            return _collect(decoder)
+        finally:
+            decoder.close()
+    target, finish = _alloc.allocate(size)
+    _decode_into(view, target, opts, max_output_size)
+    return finish()
+
+
+def decompress_into(
+    data: Buffer,
+    out: WritableBuffer,
+    /,
+    *,
+    max_output_size: int | None = None,
+    threads: int | None = None,
+    timeout: float | None = None,
+    cancel: CancelToken | None = None,
+    isolation: Isolation | None = None,
+    registry: Registry | None = None,
+) -> int:
+    """Decode the crush frame(s) in *data* into *out*; return the number of bytes written.
+
+    *out* is any writable, contiguous buffer (``bytearray``, a ``memoryview``
+    slice, a numpy array, ``mmap``); the content fills it from the start and
+    the rest is left untouched. Each block is decoded by a worker straight
+    into its place, without an intermediate copy where the plugin supports
+    it. Options and errors as for :func:`decompress`; in addition a
+    read-only *out* raises :class:`TypeError`, and content larger than *out*
+    raises :class:`crush.OutputLimitError` (with ``limit=len(out)`` in
+    bytes) before anything is decoded. After an error *out* holds
+    unspecified bytes. Thread-safe (for distinct *out* buffers).
+    """
+    view = _view(data, "decompress_into()")
+    target = _writable(out, "decompress_into()")
+    opts = options(registry, threads, timeout, cancel, isolation)
+    size = _into.content_size(view)
+    if size is None:
+        # A damaged structure: decode in order so the error names the place
+        # a stream would reach first, with the good blocks in *out* already.
+        return _copy_blocks(view, target, opts, max_output_size)
+    if _within(size, max_output_size):
+        _check_room(size, target)
+    _decode_into(view, target[:size], opts, max_output_size)
+    return size
+
+
+def _writable(buffer: object, what: str) -> memoryview:
+    view = _view(buffer, what)
+    if view.readonly:
+        raise TypeError(f"{what} needs a writable buffer, not read-only {type(buffer).__name__}")
+    return view
+
+
+def _check_room(size: int, target: memoryview) -> None:
+    if size > len(target):
+        raise OutputLimitError(
+            f"the content is {size} bytes; the output buffer holds only {len(target)}",
+            limit=len(target),
+        )
+
+
+def _decode_into(view: memoryview, target: memoryview, opts: Options,
+                 max_output_size: int | None) -> None:
+    decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view),
+                                  into=target)
     try:
-        return _collect(decoder)
+        for _ in decoder:
+            pass
     finally:
         decoder.close()
+
+
+def _copy_blocks(view: memoryview, target: memoryview, opts: Options,
+                 max_output_size: int | None) -> int:
+    decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
+    written = 0
+    try:
+        for block in decoder:
+            end = written + len(block)
+            _check_room(end, target)
+            target[written:end] = block
+            written = end
+    finally:
+        decoder.close()
+    return written  # pragma: no cover - a damaged structure raises before this
 
 
 @final

@@ -34,6 +34,11 @@ Rules a plugin must keep:
 * Output is a pure function of ``(data, level)`` and the codec version, so two
   plugins may share output only if they share the codec's wire format; two
   plugins with different formats must never share an id.
+* A plugin MAY also offer ``decompress_into(data, out, cancel)``
+  (:class:`DecompressInto`): decode one block straight into *out*, a
+  writable ``memoryview`` of exactly the block's size, and return the bytes
+  written. crush then decodes without an intermediate copy; plugins without
+  it are called through ``decompress`` and their result is copied.
 * Codec libraries are imported inside the methods with literal ``import``
   statements, so ``import crush`` stays cheap and PyInstaller's static
   analysis still finds them.
@@ -134,6 +139,20 @@ class Plugin(Protocol):
 
     def detect(self, header: bytes) -> bool:
         """Return True when this plugin is a candidate for input starting with *header*."""
+        ...
+
+
+@runtime_checkable
+class DecompressInto(Protocol):
+    """The optional fast path of a plugin: decode one block into a caller's buffer."""
+
+    def decompress_into(self, data: Buffer, out: memoryview, cancel: CancelToken) -> int:
+        """Decode one block into *out* (exactly its size, writable); return ``len(out)``.
+
+        Raise when the block does not decode to exactly ``len(out)`` bytes,
+        and never write outside *out*; what *out* holds after an error does
+        not matter.
+        """
         ...
 
 

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from typing import TypeVar
 from typing import final
 
+from . import _into
 from . import checksum
 from . import frame
 from . import frame_v2
@@ -374,14 +375,7 @@ def _decompress_job(op: _Operation, record: frame.BlockRecord) -> Callable[[], B
                 raise op.fail("decompress a block", ValueError(
                     f"the block at offset {record.offset} decoded to {len(out)} bytes; the "
                     f"frame declares {record.size}"))
-        crc = checksum.crc32(out)
-        if crc != record.crc:
-            raise CorruptFrameError(
-                f"block at offset {record.offset} fails its CRC32 check "
-                f"(stored {record.crc:08x}, computed {crc:08x}); the data is corrupt",
-                offset=record.offset,
-            )
-        return record.raw, crc, out
+        return record.raw, _into.check_crc(record, out), out
 
     return job
 
@@ -427,7 +421,9 @@ class FrameDecoder:
 
     Iterating yields each block's content in order; up to ``threads`` blocks
     are read and decoded ahead of the consumer. Concatenated frames decode as
-    one stream. *resume* starts in the middle of a frame, at a block a
+    one stream. With *into* (a writable byte view exactly the content's
+    size, see :mod:`crush._into`) each block is decoded into its slice of it
+    and iterating yields empty blocks. *resume* starts in the middle of a frame, at a block a
     previous decoder reported to *on_block* (called as each block record is
     read); *source* must then be positioned at that block's record. Not
     thread-safe.
@@ -442,6 +438,7 @@ class FrameDecoder:
         *,
         resume: BlockStart | None = None,
         on_block: Callable[[BlockStart], object] | None = None,
+        into: memoryview | None = None,
     ) -> None:
         if max_output_size is not None and (
             isinstance(max_output_size, bool) or not isinstance(max_output_size, int)
@@ -454,6 +451,7 @@ class FrameDecoder:
         self._size_hint = size_hint
         self._resume = resume
         self._on_block = on_block
+        self._into = into
         self._op: _Operation | None = None
         self._offset = resume.content_offset if resume else 0
         self.produced = 0
@@ -522,12 +520,13 @@ class FrameDecoder:
                             record.offset, self._src.tell(), self._offset, record.size,
                             record.crc, header, total, crc,
                         ))
+                    start = self._offset
                     self._offset += record.size
                     # Each job verifies its block against the stored CRC, so
                     # the stored CRCs chain into the content CRC.
                     total += record.size
                     crc = _chain(crc, record)
-                    runner.submit(_decompress_job(op, record))
+                    runner.submit(self._job(op, record, start))
                     del record  # the job owns the payload now and drops it once decoded
                 if not len(runner):
                     break
@@ -544,6 +543,12 @@ class FrameDecoder:
                 f"hold {total} bytes with CRC32 {crc or 0:08x}",
                 offset=end.offset,
             )
+
+    def _job(self, op: _Operation, record: frame.BlockRecord, start: int) -> Callable[[], Block]:
+        job = _decompress_job(op, record)
+        if self._into is None:
+            return job
+        return _into.block_job(op, record, self._into[start : start + record.size], job)
 
     def _account(self, size: int) -> None:
         if self._limit is not None and self.produced + size > self._limit:

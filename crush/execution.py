@@ -42,6 +42,7 @@ from typing import final
 
 from .contract import CancelToken
 from .errors import CancelledError
+from .errors import ConfigError
 from .errors import CrushTimeoutError
 from .errors import PluginError
 from .errors import warn
@@ -359,12 +360,20 @@ def diagnostics() -> tuple[PluginDiagnostics, ...]:
 
 
 def default_threads() -> int:
-    """Return the default parallelism: the CPUs this process may use, at most MAX_THREADS."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_THREADS))
+    """Return the default parallelism: CRUSH_THREADS, else the CPUs this process may use.
+
+    The CPUs count affinity (``taskset``) and the cgroup CPU quota of a
+    container, capped at :data:`crush._cpus.MAX_DEFAULT_THREADS`. Set
+    ``CRUSH_THREADS=1`` where an outer pool (Dask workers, a process pool)
+    already uses every CPU. Raises ConfigError for an invalid CRUSH_THREADS.
+    """
+    from . import _cpus
+
+    threads = _cpus.env_threads()
+    if threads is not None and threads > MAX_THREADS:
+        raise ConfigError(f"CRUSH_THREADS={threads} is more than crush's maximum of "
+                          f"{MAX_THREADS} threads (crush.execution.MAX_THREADS)")
+    return threads or min(_cpus.usable_cpus(), _cpus.MAX_DEFAULT_THREADS)
 
 
 @final

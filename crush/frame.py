@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import struct
 import zlib
-from functools import lru_cache
 from typing import Final
 from typing import NamedTuple
 from typing import Protocol
 from typing import final
 
+from .checksum import crc32_combine as crc32_combine  # noqa: PLC0414 - re-exported
 from .contract import Buffer
 from .errors import ConfigError
 from .errors import CorruptFrameError
@@ -353,58 +353,3 @@ def read_record(src: Source, header: FrameHeader) -> BlockRecord | EndRecord:
         )
     payload = src.read_exact(stored, "a block's data")
     return BlockRecord(raw, size, crc, payload, offset)
-
-
-# CRC32 combination (zlib's crc32_combine, which Python's zlib lacks) lets
-# blocks be checksummed in parallel and the content CRC be derived in order.
-_POLY: Final = 0xEDB88320
-
-
-def _multmodp(a: int, b: int) -> int:
-    m = 1 << 31
-    p = 0
-    while True:
-        if a & m:
-            p ^= b
-            if (a & (m - 1)) == 0:
-                break
-        m >>= 1
-        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
-    return p
-
-
-# x^(2^n) mod p for n = 0..31, precomputed (as zlib does) to keep import cheap;
-# tests/test_frame.py checks crc32_combine against zlib.crc32.
-_X2N: Final = (
-    0x40000000, 0x20000000, 0x08000000, 0x00800000,
-    0x00008000, 0xedb88320, 0xb1e6b092, 0xa06a2517,
-    0xed627dae, 0x88d14467, 0xd7bbfe6a, 0xec447f11,
-    0x8e7ea170, 0x6427800e, 0x4d47bae0, 0x09fe548f,
-    0x83852d0f, 0x30362f1a, 0x7b5a9cc3, 0x31fec169,
-    0x9fec022a, 0x6c8dedc4, 0x15d6874d, 0x5fde7a4e,
-    0xbad90e37, 0x2e4e5eef, 0x4eaba214, 0xa8a472c0,
-    0x429a969e, 0x148d302a, 0xc40ba6d0, 0xc4e22c3c,
-)
-
-
-@lru_cache(maxsize=64)
-def _combine_op(length: int) -> int:
-    # x^(8*length) mod p: the operator that shifts a CRC past *length* zero bytes.
-    p = 1 << 31
-    k = 3
-    n = length
-    while n:
-        if n & 1:
-            p = _multmodp(_X2N[k & 31], p)
-        n >>= 1
-        k += 1
-    return p
-
-
-def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
-    """Return the CRC32 of A+B given CRC32(A), CRC32(B) and len(B)."""
-    if crc1 == 0:
-        # Shifting a zero CRC yields zero, so the combination is CRC32(B) (the
-        # common single-block case, which would otherwise cost microseconds).
-        return crc2
-    return _multmodp(_combine_op(length2), crc1) ^ crc2

@@ -543,9 +543,9 @@ CASES: dict[str, tuple[str, str, str, str]] = {
         "correct the class name after the colon",
     ),
     "not a class": (
-        config_text(plugin_entry("deflate", "crush.plugins.deflate:zlib")),
+        config_text(plugin_entry("deflate", "crush.plugins.deflate:threading")),
         '[[plugin]] #1 (name = "deflate")',
-        "crush.plugins.deflate:zlib is a module, not a class",
+        "crush.plugins.deflate:threading is a module, not a class",
         "point class at the plugin class itself",
     ),
     "constructor needs arguments": (

@@ -135,10 +135,11 @@ def make_input() -> bytes:
 
 
 def compress(data: bytes, plugin: str, block_size: int, *, version: int = frame.VERSION,
-             file_info: crush.FileInfo | None = None) -> bytes:
+             file_info: crush.FileInfo | None = None,
+             registry: crush.Registry | None = None) -> bytes:
     """Return the frame of format *version* that crush writes for *data* (one thread)."""
-    opts = options(None, 1, None, None)
-    compressor = engine.Compressor(crush.get_plugin(plugin), None, opts, block_size=block_size,
+    opts = options(registry, 1, None, None)
+    compressor = engine.Compressor(opts.registry.get(plugin), None, opts, block_size=block_size,
                                    info=file_info, version=version)
     try:
         parts = [part for start in range(0, len(data), block_size)
@@ -229,8 +230,16 @@ EXAMPLE_INFO: Final = crush.FileInfo(name="a.txt", mtime_ns=1_700_000_000_123_45
 
 
 def example_frame(version: int = frame.VERSION) -> bytes:
-    """Return the frame of FORMAT.md's worked example for *version*, as crush makes it today."""
-    return compress(EXAMPLE_CONTENT, "deflate", 16, version=version, file_info=EXAMPLE_INFO)
+    """Return the frame of FORMAT.md's worked example for *version*, as crush makes it today.
+
+    The deflate backend is forced to the standard library's zlib, whose
+    bytes a reader can reproduce with Python alone.
+    """
+    from crush.plugins.deflate import DeflatePlugin
+
+    registry = crush.Registry([DeflatePlugin(backend="zlib")], default="deflate")
+    return compress(EXAMPLE_CONTENT, "deflate", 16, version=version, file_info=EXAMPLE_INFO,
+                    registry=registry)
 
 
 def _dump_lines(blob: bytes) -> list[tuple[int, bytes, str]]:

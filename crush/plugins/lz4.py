@@ -59,6 +59,16 @@ class Lz4Plugin:
             raise ValueError(f"lz4 block is damaged: {exc}") from exc
         return check_size(self.name, out, size)
 
+    def decompress_into(self, data: Buffer, out: memoryview, cancel: CancelToken) -> int:
+        """Decode one LZ4 block straight into *out* (cramjam; else decode and copy)."""
+        try:
+            import cramjam
+        except ImportError:  # pragma: no cover - cramjam is a dependency
+            out[:] = self.decompress(data, len(out), cancel)
+            return len(out)
+        written: int = cramjam.lz4.decompress_block_into(data, out, output_len=len(out))
+        return written
+
     def detect(self, header: bytes) -> bool:
         """Accept any input: lz4 is general-purpose."""
         return True

@@ -76,6 +76,20 @@ class ZstdPlugin:
         out = decompressor.decompress(data, max_output_size=size, allow_extra_data=False)
         return check_size(self.name, out, size)
 
+    def decompress_into(self, data: Buffer, out: memoryview, cancel: CancelToken) -> int:
+        """Decode one zstd frame straight into *out* (cramjam; else decode and copy).
+
+        cramjam never writes past *out*, whatever the frame header declares,
+        and refuses bytes after the frame.
+        """
+        try:
+            import cramjam
+        except ImportError:  # pragma: no cover - cramjam is a dependency
+            out[:] = self.decompress(data, len(out), cancel)
+            return len(out)
+        written: int = cramjam.zstd.decompress_into(data, out)
+        return written
+
     def detect(self, header: bytes) -> bool:
         """Accept any input: zstd is general-purpose."""
         return True

@@ -15,11 +15,13 @@ from typing import Final
 
 from . import cli
 from . import dask_csv
+from . import deflate_backends
 from . import framev2
 from . import imports
 from . import latency
 from . import overhead
 from . import peers
+from . import processes
 from . import regret
 from . import scaling
 from . import selection
@@ -39,6 +41,8 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     timeout.BENCHMARK,
     scaling.BENCHMARK,
     peers.BENCHMARK,
+    processes.BENCHMARK,
+    deflate_backends.BENCHMARK,
     stream.BENCHMARK,
     cli.BENCHMARK,
     imports.BENCHMARK,
