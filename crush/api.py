@@ -25,6 +25,7 @@ from .contract import CancelToken
 from .contract import PluginMetadata
 from .errors import ConfigError
 from .errors import CorruptFrameError
+from .errors import CrushError
 from .errors import OutputLimitError
 from .errors import TruncatedFrameError
 from .options import Options
@@ -371,7 +372,7 @@ class Report(NamedTuple):
 
 
 def _frame_reports(
-    src: frame.Source, registry: Registry, max_crcs: int | None
+    src: _SkimSource, registry: Registry, max_crcs: int | None
 ) -> Iterator[FrameReport]:
     """Yield one :class:`FrameReport` per frame in *src*, keeping at most *max_crcs* CRCs each."""
     first = True
@@ -379,6 +380,8 @@ def _frame_reports(
         start = src.tell()
         header = frame.read_header(src, following=not first)
         first = False
+        # A v2 record's CRC32 covers its stored bytes: they are read, not skipped.
+        src.keep_payloads = header.version != 1
         crcs: list[int] = []
         blocks = raw = total = 0
         while True:
@@ -462,15 +465,17 @@ class _SkimSource:
     """A frame :class:`~crush.frame.Source` over a binary file that skips block payloads.
 
     Reads longer than any header field (a stored name is at most 4 KiB) can
-    only be block payloads, which inspection never looks at: they are
-    skipped with ``seek`` on a regular file, else read and dropped in 64 KiB
+    only be block payloads, which inspection of a v1 frame never looks at
+    (``keep_payloads`` is set for v2, whose record CRC32s cover them): they
+    are skipped with ``seek`` on a regular file, else read and dropped in 64 KiB
     pieces, so memory stays bounded whatever the input. Returns empty bytes
     for skipped payloads. Not thread-safe.
     """
 
-    __slots__ = ("_ahead", "_end", "_fp", "_pos")
+    __slots__ = ("_ahead", "_end", "_fp", "_pos", "keep_payloads")
 
     def __init__(self, fp: BinaryIO) -> None:
+        self.keep_payloads = False
         self._fp = fp
         self._pos = 0
         self._ahead = b""
@@ -503,7 +508,7 @@ class _SkimSource:
 
     def read_exact(self, n: int, what: str) -> bytes:
         """Return the next *n* bytes (empty for a skipped payload) or raise TruncatedFrameError."""
-        keep = n <= frame.MAX_NAME_LENGTH
+        keep = self.keep_payloads or n <= frame.MAX_NAME_LENGTH
         if not keep and self._end is not None and not self._ahead:
             if self._pos + n > self._end:
                 raise self._truncated(n, what, self._end - self._pos)
@@ -553,9 +558,14 @@ def inspect_stream(
     """
     reg = options(registry, 1, None, None).registry
     if _seekable(fp):
-        # One read at the end finds every v2 frame's block table.
-        return (_index_report(found, reg, max_crcs)
-                for found in seektable.read_index(fp).frames)
+        start = fp.tell()
+        try:
+            # One read at the end finds every v2 frame's block table.
+            frames = seektable.read_index(fp).frames
+        except CrushError:
+            fp.seek(start)  # damaged: walk forward, reporting the frames before the damage
+        else:
+            return (_index_report(found, reg, max_crcs) for found in frames)
     return _frame_reports(_SkimSource(fp), reg, max_crcs)
 
 

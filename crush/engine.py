@@ -22,6 +22,7 @@ from . import checksum
 from . import frame
 from . import frame_v2
 from . import isolation
+from . import seektable
 from .contract import Buffer
 from .contract import CancelToken
 from .contract import Plugin
@@ -413,6 +414,19 @@ def _read_record(src: frame.Source, header: frame.FrameHeader,
     if tally is None:
         return frame.read_record(src, header)
     return frame_v2.read_record(src, header, tally)
+
+
+def resume_point(index: seektable.BlockIndex, entry: seektable.BlockEntry) -> BlockStart:
+    """Return the :class:`BlockStart` that resumes decoding at *entry* of a seek table.
+
+    The table has no running content CRC32 for a block inside a frame
+    (``frame_crc`` is None); every block's own CRC32 is still checked.
+    """
+    found = index.frames[entry.frame]
+    return BlockStart(
+        entry.offset, entry.offset + entry.record_size + entry.stored_size,
+        entry.content_offset, entry.size, entry.crc, found.header,
+        entry.content_offset - found.content_offset, None)
 
 
 @final

@@ -309,13 +309,39 @@ def _from_footer(src: _Input, end: int) -> tuple[int, frame.FrameHeader, frame_v
         return None
 
 
-def _walk(reader: frame.Source, end: int | None) -> list[FrameIndex]:
-    """Index the frames up to *end* (None: the end of *reader*) by reading every record."""
+def _footer_before(
+    src: _Input, end: int
+) -> tuple[int, frame.FrameHeader, frame_v2.Footer] | None:
+    """Return what :func:`_from_footer` finds at *end*, or past zero padding before it."""
+    located = _from_footer(src, end)
+    if located is None:
+        # Only when a footer is found there: a v1 end marker may end in zeros.
+        unpadded = _before_zeros(src, end)
+        if unpadded != end:
+            located = _from_footer(src, unpadded)
+    return located
+
+
+def _before_zeros(src: _Input, end: int) -> int:
+    """Return the offset just past the last non-zero byte before *end*."""
+    while end > 0:
+        tail = bytes(src.read_at(max(0, end - _GUESS), min(end, _GUESS)))
+        kept = len(tail.rstrip(b"\0"))
+        end -= len(tail) - kept
+        if kept:
+            break
+    return end
+
+
+def _walk(reader: frame.Source) -> list[FrameIndex]:
+    """Index the frames of *reader* (up to its end) by reading every record."""
     frames: list[FrameIndex] = []
     first_block = content_offset = 0
-    while not frames or (reader.tell() < end if end is not None else not reader.at_eof()):
+    # Zero padding between and after frames is skipped, as the decoder does;
+    # other bytes after a frame are named trailing garbage.
+    while not frames or frame.more_frames(reader):
         offset = reader.tell()
-        header = frame.read_header(reader)
+        header = frame.read_header(reader, following=bool(frames))
         tally = frame_v2.Tally(header.size) if header.version != 1 else None
         entries = bytearray()
         while True:
@@ -356,15 +382,15 @@ def read_index(data: Buffer | Any, /) -> BlockIndex:
         from .stream import FileSource
 
         source = FileSource(data)
-        walked = _walk(source, None)
+        walked = _walk(source)
         return BlockIndex(walked, source.tell())
     src = _Input(data)
     found: list[tuple[int, frame.FrameHeader, frame_v2.Footer]] = []
     end = src.size
-    while end > 0 and (located := _from_footer(src, end)) is not None:
+    while end > 0 and (located := _footer_before(src, end)) is not None:
         found.append(located)
         end = located[0]
-    frames = _walk(src.source(0, end), end) if end > 0 or not found else []
+    frames = _walk(src.source(0, end)) if end > 0 or not found else []
     blocks = sum(len(f) for f in frames)
     content = sum(f.total_size for f in frames)
     for start, header, footer in reversed(found):

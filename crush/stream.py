@@ -368,12 +368,7 @@ class _Reader(io.RawIOBase):
         entry = table.find(target) or table[len(table) - 1]
         if entry.content_offset <= self._pos <= target:
             return True  # already in or before that block: reading forward is cheaper
-        found = table.frames[entry.frame]
-        start = engine.BlockStart(
-            entry.offset, entry.offset + entry.record_size + entry.stored_size,
-            entry.content_offset, entry.size, entry.crc, found.header,
-            entry.content_offset - found.content_offset, None)
-        self._open(start)
+        self._open(engine.resume_point(table, entry))
         return True
 
     def _skip_to(self, target: int | None) -> None:

@@ -364,7 +364,7 @@ def test_huge_timeout_on_the_command_line(tmp_path: Path) -> None:
     src = tmp_path / "data.bin"
     src.write_bytes(bytes(range(256)) * 8192)  # compressible: on the pool, not stored
     env = {**os.environ, "CRUSH_TIMEOUT": "1e10"}
-    for argv in (["compress", "-k", "-p", "zstd", "-T", "2", "--timeout", "1e10", str(src)],
+    for argv in (["compress", "-k", "-m", "zstd", "-T", "2", "--timeout", "1e10", str(src)],
                  ["test", "-T", "2", str(src) + ".crush"]):
         done = subprocess.run([sys.executable, "-m", "crush", *argv], env=env, cwd=ROOT,
                               capture_output=True, text=True, timeout=120, check=False)

@@ -19,7 +19,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import crush
+from crush import engine
 from crush.integrations import fsspec as crush_fsspec
+from crush.options import options
+from crush.stream import FileSource
+from tools import make_golden
 from tools.csvdata import write_csv
 
 BLOCK = 64 << 10
@@ -118,19 +122,31 @@ def test_block_table_matches_the_frames(tmp_path: Path) -> None:
     assert table.block_at(table.size - 1) is table.blocks[-1]
 
 
-def test_block_table_equals_the_index_crush_open_builds(tmp_path: Path) -> None:
-    # crush.open's reader records a BlockStart per block as it walks for
-    # seek(0, 2); the table (built by seeking past payloads) must match it
-    # field for field, or resuming at a block would check the wrong CRCs.
+@pytest.mark.parametrize("version", [1, 2])
+def test_every_block_of_the_table_resumes_decoding_at_its_offset(
+    tmp_path: Path, version: int
+) -> None:
+    # The table is where _BlockReader resumes: each entry must start a
+    # decoder at exactly its block (v2: from the footers; v1: the record walk).
     content = random.Random(9).randbytes(30_000) + b"z" * 50_000
+    parts = [make_golden.compress(content, "zstd", 7000, version=version),
+             make_golden.compress(content[:9000], "lz4", 4000, version=version)]
     path = tmp_path / "two.crush"
-    path.write_bytes(crush.compress(content, plugin="zstd", block_size=7000)
-                     + crush.compress(content[:9000], plugin="lz4", block_size=4000))
-    with crush.open(path) as f:
-        assert f.seek(0, io.SEEK_END) == len(content) + 9000
-        walked = list(f._raw._index)
+    path.write_bytes(b"".join(parts))
+    whole = content + content[:9000]
     with path.open("rb") as fp:
-        assert list(crush_fsspec.block_table(fp).blocks) == walked
+        table = crush_fsspec.block_table(fp)
+        assert table.size == len(whole)
+        assert len(table.blocks) == 12 + 3
+        for start in table.blocks:
+            fp.seek(start.file_offset)
+            decoder = engine.FrameDecoder(FileSource(fp, start.file_offset),
+                                          options(None, 1, None, None), resume=start)
+            try:
+                block = bytes(next(iter(decoder)))
+            finally:
+                decoder.close()
+            assert block == whole[start.content_offset : start.content_offset + start.size]
 
 
 @settings(max_examples=60, deadline=None)

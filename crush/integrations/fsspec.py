@@ -140,15 +140,7 @@ def block_table(fp: Any) -> BlockTable:
     """
     fp.seek(0)
     index = seektable.read_index(fp)
-    blocks = []
-    for entry in index:
-        found = index.frames[entry.frame]
-        # A resume point inside a frame: its running content CRC is not in
-        # the table (None); the decoder still checks every block's own CRC.
-        blocks.append(engine.BlockStart(
-            entry.offset, entry.offset + entry.record_size + entry.stored_size,
-            entry.content_offset, entry.size, entry.crc, found.header,
-            entry.content_offset - found.content_offset, None))
+    blocks = [engine.resume_point(index, entry) for entry in index]
     return BlockTable(tuple(blocks), tuple(b.content_offset for b in blocks), index.size)
 
 
