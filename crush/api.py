@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import BinaryIO
-from typing import Final
 from typing import NamedTuple
 from typing import final
 from typing import overload
@@ -20,6 +19,8 @@ from . import chunking
 from . import engine
 from . import frame
 from . import seektable
+from ._source import READ_AHEAD
+from ._source import FileSource
 from .contract import Buffer
 from .contract import CancelToken
 from .contract import PluginMetadata
@@ -457,87 +458,56 @@ def inspect(data: Buffer | BinaryIO, /, *, registry: Registry | None = None) -> 
                         for found in seektable.read_index(source).frames))
 
 
-_SKIM_CHUNK: Final = 64 << 10
-
-
 @final
-class _SkimSource:
-    """A frame :class:`~crush.frame.Source` over a binary file that skips block payloads.
+class _SkimSource(FileSource):
+    """A :class:`FileSource` that skips block payloads instead of returning them.
 
     Reads longer than any header field (a stored name is at most 4 KiB) can
     only be block payloads, which inspection of a v1 frame never looks at
     (``keep_payloads`` is set for v2, whose record CRC32s cover them): they
-    are skipped with ``seek`` on a regular file, else read and dropped in 64 KiB
-    pieces, so memory stays bounded whatever the input. Returns empty bytes
-    for skipped payloads. Not thread-safe.
+    are skipped with ``seek`` on a regular file, else read and dropped in
+    64 KiB pieces, so memory stays bounded whatever the input. Returns
+    empty bytes for skipped payloads. Not thread-safe.
     """
 
-    __slots__ = ("_ahead", "_end", "_fp", "_pos", "keep_payloads")
+    __slots__ = ("_end", "keep_payloads")
 
     def __init__(self, fp: BinaryIO) -> None:
         self.keep_payloads = False
-        self._fp = fp
-        self._pos = 0
-        self._ahead = b""
         self._end: int | None = None
+        base = 0
         try:
             if fp.seekable():
-                self._pos = fp.tell()
+                base = fp.tell()
                 self._end = fp.seek(0, io.SEEK_END)
-                fp.seek(self._pos)
+                fp.seek(base)
         except (OSError, ValueError):
             self._end = None
+        super().__init__(fp, base)
 
     def _truncated(self, n: int, what: str, got: int) -> TruncatedFrameError:
         return TruncatedFrameError(
             f"crush data is truncated: {what} needs {n} bytes at offset {self._pos}, the input "
             f"ends after {got}", offset=self._pos + got)
 
-    def _read(self, n: int, what: str, keep: bool) -> bytes:
-        parts = [self._ahead[:n]]
-        got = len(parts[0])
-        self._ahead = self._ahead[n:]
-        while got < n:
-            chunk = self._fp.read(min(n - got, _SKIM_CHUNK) if not keep else n - got)
-            if not chunk:
-                raise self._truncated(n, what, got)
-            got += len(chunk)
-            if keep:
-                parts.append(chunk)
-        return b"".join(parts) if keep else b""
-
     def read_exact(self, n: int, what: str) -> bytes:
         """Return the next *n* bytes (empty for a skipped payload) or raise TruncatedFrameError."""
-        keep = self.keep_payloads or n <= frame.MAX_NAME_LENGTH
-        if not keep and self._end is not None and not self._ahead:
+        if self.keep_payloads or n <= frame.MAX_NAME_LENGTH:
+            return super().read_exact(n, what)
+        if self._end is not None and not self._ahead:
             if self._pos + n > self._end:
                 raise self._truncated(n, what, self._end - self._pos)
             self._fp.seek(n, io.SEEK_CUR)
-            data = b""
         else:
-            data = self._read(n, what, keep)
+            got = min(len(self._ahead), n)
+            self._ahead = self._ahead[got:]
+            while got < n:
+                chunk = self._fp.read(min(n - got, READ_AHEAD))
+                if not chunk:
+                    raise self._truncated(n, what, got)
+                got += len(chunk)
         self._pos += n
-        return data
-
-    def at_eof(self) -> bool:
-        """Return True when the input has no more bytes (reads one byte ahead)."""
-        if not self._ahead:
-            self._ahead = self._fp.read(1) or b""
-        return not self._ahead
-
-    def skip_zeros(self) -> None:
-        """Move past zero bytes (padding after a frame; reads ahead to the first non-zero one)."""
-        while self._ahead or not self.at_eof():
-            rest = self._ahead.lstrip(b"\0")
-            self._pos += len(self._ahead) - len(rest)
-            self._ahead = rest
-            if rest:
-                return
-            self._ahead = self._fp.read(_SKIM_CHUNK) or b""
-
-    def tell(self) -> int:
-        """Return the offset of the next byte."""
-        return self._pos
+        return b""
 
 
 def inspect_stream(

@@ -26,6 +26,7 @@ from typing import overload
 
 from . import frame
 from . import frame_v2
+from ._source import FileSource
 from .contract import Buffer
 from .errors import CorruptFrameError
 from .errors import CrushError
@@ -265,8 +266,6 @@ class _Input:
             src = frame.BytesSource(self._view[:end])
             src.read_exact(offset, "the frames before")
             return src
-        from .stream import FileSource
-
         self._fp.seek(self._base + offset)
         return FileSource(_Bounded(self._fp, end - offset), offset)
 
@@ -379,8 +378,6 @@ def read_index(data: Buffer | Any, /) -> BlockIndex:
     """
     seekable = getattr(data, "seekable", None)
     if hasattr(data, "read") and not (seekable is not None and seekable()):
-        from .stream import FileSource
-
         source = FileSource(data)
         walked = _walk(source)
         return BlockIndex(walked, source.tell())

@@ -37,12 +37,13 @@ from . import chunking
 from . import engine
 from . import frame
 from . import seektable
+from ._source import FileSource
+from ._source import read_full
 from .contract import Buffer
 from .contract import CancelToken
 from .contract import Plugin
 from .errors import CancelledError
 from .errors import CrushError
-from .errors import TruncatedFrameError
 from .errors import warn
 from .options import Level
 from .options import Options
@@ -57,62 +58,6 @@ from .selection import chooser
 _READ_BUFFER: Final = 64 << 10
 
 BinaryFile = IO[bytes] | io.BufferedIOBase | io.RawIOBase
-
-
-@final
-class FileSource:
-    """A :class:`~crush.frame.Source` over a binary file object.
-
-    Offsets count from *base* (the file position where decoding started).
-    Not thread-safe.
-    """
-
-    __slots__ = ("_ahead", "_fp", "_pos")
-
-    def __init__(self, fp: Any, base: int = 0) -> None:
-        self._fp = fp
-        self._pos = base
-        self._ahead = b""
-
-    def read_exact(self, n: int, what: str) -> bytes:
-        """Return exactly *n* bytes or raise TruncatedFrameError naming *what*."""
-        data = self._ahead
-        self._ahead = b""
-        if len(data) < n:
-            # Usually nothing is read ahead: then a payload is read once,
-            # never copied into a second block-sized buffer by a join.
-            more = _read_full(self._fp, n - len(data))
-            data = data + more if data else more
-            if len(data) < n:
-                raise TruncatedFrameError(
-                    f"crush data is truncated: {what} needs {n} bytes at offset "
-                    f"{self._pos}, the input ends after {len(data)}",
-                    offset=self._pos + len(data),
-                )
-        elif len(data) > n:
-            data, self._ahead = data[:n], data[n:]
-        self._pos += n
-        return data
-
-    def at_eof(self) -> bool:
-        """Return True when the file has no more bytes (reads one byte ahead)."""
-        if not self._ahead:
-            self._ahead = self._fp.read(1) or b""
-        return not self._ahead
-
-    def skip_zeros(self) -> None:
-        """Move past zero bytes (reads ahead up to the first non-zero one)."""
-        while self._ahead or not self.at_eof():
-            rest = self._ahead.lstrip(b"\0")
-            self._pos += len(self._ahead) - len(rest)
-            self._ahead = rest
-            if rest:
-                return
-            self._ahead = self._fp.read(_READ_BUFFER) or b""
-
-    def tell(self) -> int:
-        """Return the offset of the next byte."""
-        return self._pos
 
 
 _at_exit: Final[weakref.WeakValueDictionary[int, io.IOBase]] = weakref.WeakValueDictionary()
@@ -143,22 +88,6 @@ def _close_at_exit() -> None:
             file.close()
         except Exception as exc:  # nobody is left to catch it at exit
             warn("could not finish %r at interpreter exit: %s", file, exc)
-
-
-def _read_full(fp: Any, n: int) -> bytes:
-    # Pipes and sockets return short reads; a block should be full-sized.
-    data = fp.read(n)
-    if not data or len(data) == n:
-        return data or b""
-    parts = [data]
-    got = len(data)
-    while got < n:
-        chunk = fp.read(n - got)
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
 
 
 @final
@@ -862,7 +791,7 @@ def compress_stream(
     write = dst.write
     bytes_in = bytes_out = 0
     try:
-        while block := _read_full(src, size):
+        while block := read_full(src, size):
             bytes_in += len(block)
             compressor.rearm()
             for piece in cutter.feed(block) if cutter else (block,):

@@ -244,7 +244,7 @@ def _stored_info(fp: Any) -> FileInfo | None:
     """Return the name/mtime/mode the first frame stores, reading ahead and seeking back."""
     from .. import CrushError
     from .. import frame
-    from ..stream import FileSource
+    from .._source import FileSource
 
     try:
         if not fp.seekable():

@@ -44,12 +44,12 @@ from fsspec.utils import tokenize
 
 from .. import engine
 from .. import seektable
+from .._source import FileSource
 from ..contract import Buffer
 from ..errors import ConfigError
 from ..options import Options
 from ..options import options
 from ..stream import CrushFile
-from ..stream import FileSource
 from ..stream import open as crush_open
 
 PROTOCOL: Final = "crush"
