@@ -18,6 +18,7 @@ from .contract import PluginMetadata
 from .errors import ConfigError
 from .errors import CorruptFrameError
 from .errors import TruncatedFrameError
+from .options import Options
 from .options import check_block_size
 from .options import options
 from .registry import KNOWN_IDS
@@ -70,6 +71,7 @@ def compress(
     file_info: frame.FileInfo | None = None,
     isolation: Isolation | None = None,
     registry: Registry | None = None,
+    format: str | None = None,
 ) -> bytes:
     """Return a crush frame holding *data*.
 
@@ -89,7 +91,10 @@ def compress(
     for ratio. *file_info* stores a file name, mtime and mode in the frame.
     *isolation* ``"process"`` runs the plugin in worker processes that are
     killed at the deadline (default: the plugin's setting in plugins.toml,
-    else ``"thread"``). Thread-safe.
+    else ``"thread"``). *format* writes a standard format instead of a
+    crush frame: ``"gzip"`` (multi-member, pigz-compatible), ``"bgzf"``
+    (htslib) or ``"zstd"`` (seekable format); *plugin* and *prefer* then
+    do not apply. Thread-safe.
 
     Raises :class:`crush.PluginNotFoundError` for an unknown plugin,
     :class:`crush.ConfigError` for a bad level or option,
@@ -97,6 +102,9 @@ def compress(
     """
     view = _view(data, "compress()")
     opts = options(registry, threads, timeout, cancel, isolation)
+    if format is not None:
+        return _compress_format(view, format, level, opts, block_size=block_size,
+                                info=file_info)
     chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
                      registry=opts.registry)
     size = check_block_size(block_size)
@@ -114,6 +122,28 @@ def compress(
         compressor.close()
 
 
+def _compress_format(view: memoryview, name: str, level: int | str | None, opts: Options, *,
+                     block_size: int | None, info: frame.FileInfo | None) -> bytes:
+    from .formats import run
+
+    unit = run.compressor(name, level, opts, info=info, size_hint=len(view))
+    if unit is None:  # format="crush"
+        return compress(view, level=level, threads=opts.threads, timeout=opts.timeout,
+                        cancel=opts.cancel, block_size=block_size, file_info=info,
+                        registry=opts.registry)
+    size = unit.fmt.block_size(check_block_size(block_size))
+
+    def parts() -> Iterator[Buffer]:
+        for piece in run.blocks(view, size):
+            yield from unit.feed(piece)
+        yield from unit.finish()
+
+    try:
+        return _collect(parts())
+    finally:
+        unit.close()
+
+
 def decompress(
     data: Buffer,
     /,
@@ -127,7 +157,9 @@ def decompress(
 ) -> bytes:
     """Return the content of the crush frame(s) in *data*.
 
-    Each frame is routed to the plugin its header names; concatenated frames
+    Standard formats (gzip/BGZF, zstd, xz, bz2, lz4 frame) are recognised
+    by their magic bytes and decoded with their own checks. Each crush
+    frame is routed to the plugin its header names; concatenated frames
     decode to the concatenation of their contents. Every block and the whole
     content are checked against their CRC32s. *max_output_size* caps the
     output: sizes are checked before anything is allocated. Other options as
@@ -142,6 +174,15 @@ def decompress(
     """
     view = _view(data, "decompress()")
     opts = options(registry, threads, timeout, cancel, isolation)
+    from .formats import run
+
+    fmt = run.sniff(bytes(view[:8]))
+    if fmt is not None:
+        units = run.decode_bytes(view, fmt, opts, max_output_size)
+        try:
+            return _collect(units)
+        finally:
+            units.close()
     decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
     try:
         return _collect(decoder)

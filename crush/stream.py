@@ -287,6 +287,27 @@ class _Reader(io.RawIOBase):
         super().close()
 
 
+def _open_reader(fp: Any, opts: Options, max_output_size: int | None) -> io.RawIOBase:
+    """Return the raw reader for *fp*: a standard format by its magic, else crush frames."""
+    from .formats import run
+    from .formats.file import FormatReader
+
+    fmt = run.sniff(run.peek_file(fp))
+    if fmt is not None:
+        return FormatReader(fp, fmt, opts, max_output_size)
+    return _Reader(fp, opts, max_output_size)
+
+
+def _format_compressor(name: str | None, level: Level, opts: Options,
+                       info: frame.FileInfo | None) -> Any:
+    """Return the unit compressor for a standard format *name*, None for crush frames."""
+    if name is None:
+        return None
+    from .formats import run
+
+    return run.compressor(name, level, opts, info=info)
+
+
 @final
 class CrushFile(io.BufferedIOBase):
     """A crush-compressed file: binary reads decode, writes encode (see :func:`open`).
@@ -323,6 +344,7 @@ class CrushFile(io.BufferedIOBase):
         max_output_size: int | None = None,
         isolation: Isolation | None = None,
         registry: Registry | None = None,
+        format: str | None = None,  # zstd and crabz name it so
     ) -> None:
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
@@ -338,9 +360,13 @@ class CrushFile(io.BufferedIOBase):
             self._block_size = check_block_size(block_size)
             self._pending = bytearray()
             self._written = 0
-            self._compressor = engine.Compressor(
-                chosen, level, self._opts, block_size=self._block_size, info=file_info
-            )
+            self._compressor: Any = _format_compressor(format, level, self._opts, file_info)
+            if self._compressor is not None:
+                self._block_size = self._compressor.fmt.block_size(self._block_size)
+            else:
+                self._compressor = engine.Compressor(
+                    chosen, level, self._opts, block_size=self._block_size, info=file_info
+                )
         self._owns_fp = isinstance(file, str | bytes | os.PathLike)
         try:
             if self._owns_fp:
@@ -354,7 +380,7 @@ class CrushFile(io.BufferedIOBase):
                 raise TypeError(f"file must be a path or a binary file object, not "
                                 f"{type(file).__name__}")
             if self.mode == "rb":
-                self._raw = _Reader(self._fp, self._opts, max_output_size)
+                self._raw = _open_reader(self._fp, self._opts, max_output_size)
                 self._reader = io.BufferedReader(self._raw, _READ_BUFFER)
         except BaseException:
             if self.mode == "wb":
@@ -550,6 +576,7 @@ def open(
     max_output_size: int | None = None,
     isolation: Isolation | None = None,
     registry: Registry | None = None,
+    format: str | None = None,  # zstd and crabz name it so
 ) -> CrushFile | io.TextIOWrapper:
     """Open a crush-compressed file in binary or text mode, like :func:`gzip.open`.
 
@@ -559,6 +586,8 @@ def open(
     return a :class:`CrushFile`; text modes wrap it in
     :class:`io.TextIOWrapper` with *encoding*, *errors* and *newline*.
     ``a`` appends a new frame; reading decodes all frames as one stream.
+    Reading detects standard formats (gzip, zstd, xz, bz2, lz4) by their
+    magic bytes; *format* writes one (``"gzip"``, ``"bgzf"``, ``"zstd"``).
     The other options are those of :func:`crush.compress` and
     :func:`crush.decompress`.
     """
@@ -578,7 +607,7 @@ def open(
         file, binary_mode, plugin=plugin, level=level, prefer=prefer, weights=weights,
         threads=threads, timeout=timeout,
         cancel=cancel, block_size=block_size, file_info=file_info,
-        max_output_size=max_output_size, isolation=isolation, registry=registry,
+        max_output_size=max_output_size, isolation=isolation, registry=registry, format=format,
     )
     if "t" in mode:
         encoding = io.text_encoding(encoding)
@@ -629,18 +658,25 @@ def compress_stream(
     file_info: frame.FileInfo | None = None,
     isolation: Isolation | None = None,
     registry: Registry | None = None,
+    format: str | None = None,  # zstd and crabz name it so
 ) -> StreamStats:
     """Compress everything *src* yields into one crush frame written to *dst*.
 
     Memory stays at about block size x (threads + 1). The deadline applies
-    per block. Neither file is closed. Options as for :func:`crush.compress`.
+    per block. Neither file is closed. Options as for :func:`crush.compress`;
+    *format* writes a standard format instead (``plugin`` in the result
+    then names the format).
     """
     started = time.perf_counter()
     opts = options(registry, threads, timeout, cancel, isolation)
     chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
                      registry=opts.registry)
     size = check_block_size(block_size)
-    compressor = engine.Compressor(chosen, level, opts, block_size=size, info=file_info)
+    compressor: Any = _format_compressor(format, level, opts, file_info)
+    if compressor is not None:
+        size = compressor.fmt.block_size(size)
+    else:
+        compressor = engine.Compressor(chosen, level, opts, block_size=size, info=file_info)
     write = dst.write
     bytes_in = bytes_out = 0
     try:
@@ -656,9 +692,12 @@ def compress_stream(
             write(part)
     finally:
         compressor.close()
-    assert compressor.plugin is not None  # finish() chose one at the latest
-    return StreamStats(bytes_in, bytes_out, compressor.plugin.name,
-                       time.perf_counter() - started)
+    if isinstance(compressor, engine.Compressor):
+        assert compressor.plugin is not None  # finish() chose one at the latest
+        name = compressor.plugin.name
+    else:
+        name = compressor.fmt.name
+    return StreamStats(bytes_in, bytes_out, name, time.perf_counter() - started)
 
 
 def decompress_stream(
@@ -681,6 +720,13 @@ def decompress_stream(
     """
     started = time.perf_counter()
     opts = options(registry, threads, timeout, cancel, isolation)
+    from .formats import run
+
+    src, head = run.head_of(src)
+    fmt = run.sniff(head)
+    if fmt is not None:
+        return _decompress_format(src, dst, fmt, opts, max_output_size=max_output_size,
+                                  started=started)
     source = FileSource(src)
     first: list[str] = []
 
@@ -701,6 +747,22 @@ def decompress_stream(
     if not first:
         first.append("")
     return StreamStats(source.tell(), bytes_out, first[0], time.perf_counter() - started)
+
+
+def _decompress_format(src: BinaryFile, dst: BinaryFile, fmt: Any, opts: Options, *,
+                       max_output_size: int | None, started: float) -> StreamStats:
+    from .formats import run
+
+    decoder = run.decode_file(src, fmt, opts, max_output_size)
+    bytes_out = 0
+    try:
+        for piece in decoder:
+            dst.write(piece)
+            bytes_out += len(piece)
+            decoder.rearm()
+    finally:
+        decoder.close()
+    return StreamStats(decoder.consumed, bytes_out, fmt.name, time.perf_counter() - started)
 
 
 __all__ = ["CrushFile", "StreamStats", "compress_stream", "decompress_stream", "open"]

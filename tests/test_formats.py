@@ -1,0 +1,211 @@
+"""Standard formats: crush reads what real tools write and real tools read what crush writes.
+
+The CLIs (gzip, pigz, zstd, xz, bzip2, lz4, bgzip) are installed with apt
+when missing; a test skips only when apt cannot install them, and says so.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import zstandard
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+import crush
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = {"gzip": "gzip", "pigz": "pigz", "zstd": "zstd", "xz": "xz-utils",
+            "bzip2": "bzip2", "lz4": "lz4", "bgzip": "tabix"}
+TEXT = b"".join(b"line %d of the sample, with some words repeated\n" % i for i in range(40000))
+SIZES = [0, 1, 65279, 65280, 65281, (1 << 20) + 7]
+
+
+@pytest.fixture(scope="session")
+def tools() -> dict[str, str | None]:
+    """Return every CLI by name, installing missing ones with apt (None when that fails)."""
+    found = {name: shutil.which(name) for name in PACKAGES}
+    missing = sorted({PACKAGES[n] for n, path in found.items() if path is None})
+    if missing and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", *missing], capture_output=True,
+                       check=False, timeout=600)
+        found = {name: shutil.which(name) for name in PACKAGES}
+    return found
+
+
+def tool(tools: dict[str, str | None], name: str) -> str:
+    """Return the CLI *name* or skip, saying apt could not install it."""
+    path = tools[name]
+    if path is None:
+        pytest.skip(f"{name} is not installed and apt-get could not install {PACKAGES[name]}")
+    return path
+
+
+def run(args: list[str], data: bytes) -> bytes:
+    """Return what the real tool writes to stdout for *data* on stdin."""
+    return subprocess.run(args, input=data, capture_output=True, check=True, timeout=120).stdout
+
+
+WRITERS = {
+    "gzip": ["gzip", "-c"], "pigz": ["pigz", "-c", "-p", "2"], "zstd": ["zstd", "-c", "-q"],
+    "xz": ["xz", "-c", "-T2"], "bzip2": ["bzip2", "-c"], "lz4": ["lz4", "-c", "-q"],
+    "bgzip": ["bgzip", "-c"],
+}
+READERS = {"gzip": [["gzip", "-dc"], ["pigz", "-dc"], ["bgzip", "-dc"]],
+           "bgzf": [["gzip", "-dc"], ["bgzip", "-dc"], ["pigz", "-dc"]],
+           "zstd": [["zstd", "-dcq"]]}
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+@pytest.mark.parametrize("size", SIZES)
+def test_crush_reads_what_the_real_tool_writes(tools: dict[str, str | None], writer: str,
+                                               size: int) -> None:
+    exe = tool(tools, writer)
+    data = TEXT[:size]
+    packed = run([exe, *WRITERS[writer][1:]], data)
+    assert crush.decompress(packed) == data
+    assert crush.decompress(packed, threads=1) == data
+    assert crush.decompress(packed + packed) == data + data
+    with crush.open(io.BytesIO(packed)) as f:
+        assert f.read() == data
+        f.seek(size // 2)
+        assert f.read(100) == data[size // 2 : size // 2 + 100]
+    out = io.BytesIO()
+    crush.decompress_stream(io.BytesIO(packed), out)
+    assert out.getvalue() == data
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+@pytest.mark.parametrize("size", SIZES)
+def test_real_tools_read_what_crush_writes(tools: dict[str, str | None], fmt: str,
+                                           size: int) -> None:
+    data = TEXT[:size]
+    packed = crush.compress(data, format=fmt, block_size=1 << 18)
+    for args in READERS[fmt]:
+        assert run([tool(tools, args[0]), *args[1:]], packed) == data, args
+    if fmt != "zstd":
+        assert gzip.decompress(packed) == data
+        subprocess.run([tool(tools, "gzip"), "-t"], input=packed, check=True)
+    else:
+        dctx = zstandard.ZstdDecompressor()
+        assert dctx.decompressobj(read_across_frames=True).decompress(packed) == data
+
+
+EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+def test_bgzf_is_byte_compatible_in_layout(tools: dict[str, str | None], tmp_path: Path) -> None:
+    packed = crush.compress(TEXT, format="bgzf")
+    assert packed.endswith(EOF_BLOCK)
+    (tmp_path / "a.gz").write_bytes(packed)
+    subprocess.run([tool(tools, "bgzip"), "-t", str(tmp_path / "a.gz")], check=True)
+    # Every member declares BSIZE and holds at most 65280 bytes, as bgzip's do.
+    reference = run([tool(tools, "bgzip"), "-c"], TEXT)
+    assert packed[:16] == reference[:16]
+
+
+def test_python_libraries_read_back() -> None:
+    for data in (b"", b"x", TEXT):
+        assert crush.decompress(lzma.compress(data)) == data
+        assert crush.decompress(bz2.compress(data) * 2) == data * 2
+        assert crush.decompress(gzip.compress(data) + b"\0" * 10) == data
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(max_size=3000), fmt=st.sampled_from(["gzip", "bgzf", "zstd"]),
+       block=st.integers(1, 2000))
+def test_round_trip(data: bytes, fmt: str, block: int) -> None:
+    packed = crush.compress(data, format=fmt, block_size=block)
+    assert crush.decompress(packed) == data
+    if fmt != "zstd":
+        assert gzip.decompress(packed) == data
+    with crush.open(io.BytesIO(packed)) as f:
+        f.seek(len(data) // 3)
+        assert f.read() == data[len(data) // 3 :]
+
+
+CORPUS = {
+    "gzip": gzip.compress(TEXT[:50000]),
+    "crush-gzip": crush.compress(TEXT[:50000], format="gzip", block_size=8000),
+    "bgzf": crush.compress(TEXT[:50000], format="bgzf"),
+    "zstd": crush.compress(TEXT[:50000], format="zstd", block_size=8000),
+    "zstd-plain": zstandard.ZstdCompressor(write_checksum=True).compress(TEXT[:50000]),
+    "xz": lzma.compress(TEXT[:50000]),
+    "bz2": bz2.compress(TEXT[:50000]),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(sorted(CORPUS)), data=st.data())
+def test_damage_raises_only_crush_errors(name: str, data: st.DataObject) -> None:
+    packed = bytearray(CORPUS[name])
+    how = data.draw(st.sampled_from(["flip", "truncate", "garbage"]))
+    if how == "flip":
+        at = data.draw(st.integers(0, len(packed) - 1))
+        packed[at] ^= data.draw(st.integers(1, 255))
+    elif how == "truncate":
+        del packed[data.draw(st.integers(1, len(packed) - 1)) :]
+    else:
+        packed += data.draw(st.binary(min_size=1, max_size=20)).replace(b"\0", b"\1")
+    try:
+        out = crush.decompress(bytes(packed))
+    except crush.CrushError:
+        return
+    # A flip may land where no check covers it (a gzip header's mtime).
+    assert how == "flip"
+    assert len(out) == 50000
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_max_output_size_is_enforced(name: str) -> None:
+    with pytest.raises(crush.OutputLimitError):
+        crush.decompress(CORPUS[name], max_output_size=1000)
+    assert len(crush.decompress(CORPUS[name], max_output_size=50000)) == 50000
+
+
+def test_bomb_stops_at_the_limit() -> None:
+    bomb = zstandard.ZstdCompressor().compress(bytes(1 << 28))
+    with pytest.raises(crush.OutputLimitError):
+        crush.decompress(bomb, max_output_size=1 << 20)
+    with pytest.raises(crush.OutputLimitError):
+        crush.decompress(gzip.compress(bytes(1 << 26)), max_output_size=1 << 20)
+
+
+def test_unknown_format_name_is_a_config_error() -> None:
+    with pytest.raises(crush.ConfigError, match="gzip"):
+        crush.compress(b"x", format="rar")
+    with pytest.raises(crush.ConfigError):
+        crush.compress(b"x", format="xz")
+
+
+def test_a_build_with_only_the_gzip_format(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "crush", tmp_path / "crush")
+    shutil.copytree(REPO / "codegen", tmp_path / "codegen")
+    text = (REPO / "plugins.toml").read_text(encoding="utf-8")
+    text = text[: text.index("[[format]]")] + (
+        '[[format]]\nname = "gzip"\nclass = "crush.formats.gzip:GzipFormat"\n')
+    (tmp_path / "plugins.toml").write_text(text, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("CRUSH_PLUGINS_TOML", None)
+    subprocess.run([sys.executable, "-m", "codegen"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    script = (
+        "import crush, gzip, zstandard\n"
+        "from crush._registry import FORMATS\n"
+        "assert [f.name for f in FORMATS] == ['gzip'], FORMATS\n"
+        "assert crush.decompress(gzip.compress(b'abc')) == b'abc'\n"
+        "assert crush.decompress(crush.compress(b'abc', format='gzip')) == b'abc'\n"
+        "try:\n    crush.decompress(zstandard.compress(b'abc'))\n"
+        "except crush.FormatError: pass\nelse: raise SystemExit('zstd read')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, check=True)
