@@ -93,6 +93,7 @@ class Settings(NamedTuple):
     restore_name: bool = False
     remove: bool = False
     plugin_from_env: bool = False
+    container: str | None = None
 
 
 def _width() -> int:
@@ -269,6 +270,9 @@ def _add_codec(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-m", "--method", "--plugin", dest="plugin", metavar="NAME",
                        help="codec plugin (default: $CRUSH_PLUGIN, else chosen automatically "
                             "for each file; see crush plugins --explain FILE)")
+    group.add_argument("-F", "--format", dest="container", metavar="FORMAT",
+                       help="write a standard format instead of .crush: gzip, bgzf or zstd "
+                            "(the suffix follows: .gz, .zst); reading detects every format")
     group.add_argument("-L", "--level", type=_level, action=_SetLevel, metavar="LEVEL",
                        help="fast, balanced, best, or with -m the plugin's native number "
                             "(default: $CRUSH_LEVEL, else the plugin's default)")
@@ -462,10 +466,10 @@ def _from_env(environ: Mapping[str, str], key: str, convert: Callable[[str], T])
         raise UsageError(f"{key}={raw!r}: {exc}") from None
 
 
-_VALUE_SHORTS: Final = frozenset("opmLTS")
+_VALUE_SHORTS: Final = frozenset("opmLTSF")
 _VALUE_LONGS: Final = frozenset({
     "--output", "--processes", "--threads", "--method", "--plugin", "--level", "--timeout",
-    "--prefer", "--suffix", "--explain", "--plot", "--runs",
+    "--prefer", "--suffix", "--explain", "--plot", "--runs", "--format",
 })
 
 
@@ -553,12 +557,13 @@ def parse(
         plot=get("plot"),
         shorthand=bool(get("shorthand")) and get("level") is not None,
         recursive=bool(get("recursive")),
-        suffix=get("suffix") or ".crush",
+        suffix=get("suffix") or _FORMAT_SUFFIX.get(get("container") or "", ".crush"),
         no_name=bool(get("no_name")),
         restore_name=bool(get("restore_name")),
         remove=bool(get("remove")),
         plugin_from_env=command == "compress" and not get("plugin")
         and _env(environ, "CRUSH_PLUGIN") is not None,
+        container=get("container") if command == "compress" else None,
     )
     _check(settings, level_from_env=get("level") is None)
     return settings
@@ -570,9 +575,12 @@ _NATIVE_NEEDS_PLUGIN: Final = (
 )
 
 
+_FORMAT_SUFFIX: Final = {"gzip": ".gz", "bgzf": ".gz", "zstd": ".zst"}
+
+
 def _check(s: Settings, *, level_from_env: bool = False) -> None:
     if (s.command == "compress" and s.plugin is None and isinstance(s.level, int)
-            and not s.shorthand):
+            and not s.shorthand and s.container is None):
         where = f"CRUSH_LEVEL={s.level}" if level_from_env else f"-L {s.level}"
         raise UsageError(f"{where} {_NATIVE_NEEDS_PLUGIN}")
     if s.command == "bench":
