@@ -196,8 +196,10 @@ class FrameReport(NamedTuple):
 
     ``plugin`` is the plugin's name (from the built-in id table when it is not
     compiled in, else ``None``); ``metadata`` is the compiled-in plugin's
-    metadata or ``None``. ``block_crcs`` are the stored CRC32s of each block's
-    content and ``content_crc`` the CRC32 of the whole content, as stored;
+    metadata or ``None``. For a standard-format file ``plugin`` is the
+    format's name, ``plugin_id`` is -1 and ``blocks`` counts its units.
+    ``block_crcs`` are the stored CRC32s of each block's content and
+    ``content_crc`` the CRC32 of the whole content, as stored;
     :func:`decompress` (or ``crush test``) verifies them.
     """
 
@@ -306,7 +308,26 @@ def inspect(data: Buffer, /, *, registry: Registry | None = None) -> Report:
     """
     view = _view(data, "inspect()")
     reg = options(registry, 1, None, None).registry
+    formatted = _format_report(io.BytesIO(view), reg)
+    if formatted is not None:
+        return Report((formatted,))
     return Report(tuple(_frame_reports(frame.BytesSource(view), reg, None)))
+
+
+def _format_report(fp: BinaryIO, registry: Registry) -> FrameReport | None:
+    """Return the report of a standard-format file (None for crush frames)."""
+    from .formats import run
+    from .formats.report import summarize
+
+    fp, head = run.head_of(fp)
+    fmt = run.sniff(head)
+    if fmt is None:
+        return None
+    found = summarize(fp, head, fmt, options(registry, None, None, None))
+    return FrameReport(
+        plugin=fmt.name, plugin_id=-1, version=0, block_size=0, blocks=found.units,
+        raw_blocks=0, original_size=found.original, compressed_size=found.compressed,
+        content_crc=0, block_crcs=(), info=found.info, metadata=None)
 
 
 _SKIM_CHUNK: Final = 64 << 10
@@ -395,4 +416,10 @@ def inspect_stream(
     yielded. Not thread-safe for one *fp*.
     """
     reg = options(registry, 1, None, None).registry
+    from .formats import run
+
+    fp, head = run.head_of(fp)
+    if run.sniff(head) is not None:
+        formatted = _format_report(fp, reg)
+        return iter((formatted,) if formatted is not None else ())
     return _frame_reports(_SkimSource(fp), reg, max_crcs)

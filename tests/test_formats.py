@@ -209,3 +209,62 @@ def test_a_build_with_only_the_gzip_format(tmp_path: Path) -> None:
         "except crush.FormatError: pass\nelse: raise SystemExit('zstd read')\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, check=True)
+
+
+def test_gzi_index_is_what_bgzip_makes(tools: dict[str, str | None], tmp_path: Path) -> None:
+    from crush.formats.bgzf import make_gzi
+
+    path = tmp_path / "a.gz"
+    path.write_bytes(crush.compress(TEXT, format="bgzf"))
+    subprocess.run([tool(tools, "bgzip"), "-r", str(path)], check=True)
+    assert make_gzi(path.read_bytes()) == (tmp_path / "a.gz.gzi").read_bytes()
+
+
+@pytest.mark.parametrize("with_gzi", [False, True])
+def test_bgzf_seeks_by_unit(tmp_path: Path, with_gzi: bool) -> None:
+    from crush.formats.bgzf import make_gzi
+
+    path = tmp_path / "a.gz"
+    path.write_bytes(crush.compress(TEXT, format="bgzf"))
+    if with_gzi:
+        (tmp_path / "a.gz.gzi").write_bytes(make_gzi(path.read_bytes()))
+    with crush.open(path) as f:
+        for at in (1_000_000, 10, 1_500_000, 65280, 65279, len(TEXT) - 3, 5):
+            f.seek(at)
+            assert f.read(300) == TEXT[at : at + 300], at
+        assert f.seek(0, io.SEEK_END) == len(TEXT)
+
+
+def test_zstd_seeks_with_its_seek_table() -> None:
+    packed = crush.compress(TEXT, format="zstd", block_size=100_000)
+    with crush.open(io.BytesIO(packed)) as f:
+        for at in (1_000_000, 10, 999_999, len(TEXT) - 1):
+            f.seek(at)
+            assert f.read(50) == TEXT[at : at + 50]
+
+
+def test_a_lying_seek_table_is_corrupt_without_a_large_allocation() -> None:
+    from crush.formats.zstd import seek_table
+
+    frame = zstandard.ZstdCompressor().compress(b"abc")
+    lying = frame + seek_table([(len(frame), 0xFFFFFFFF)])
+    with pytest.raises(crush.CorruptFrameError):
+        crush.decompress(lying)
+    with pytest.raises(crush.OutputLimitError):
+        crush.decompress(lying, max_output_size=100)
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "bgzf", "zstd"])
+def test_inspect_and_list_report_sizes(fmt: str) -> None:
+    packed = crush.compress(TEXT, format=fmt, file_info=crush.FileInfo(name="a.txt",
+                                                                       mtime_ns=10**18))
+    report = crush.inspect(packed)
+    assert (report.plugin, report.original_size, report.compressed_size) == (
+        "gzip" if fmt != "zstd" else "zstd", len(TEXT), len(packed))
+    if fmt == "gzip":
+        assert report.frames[0].info.name == "a.txt"
+        assert report.frames[0].info.mtime_ns == 10**18
+    from crush.api import inspect_stream
+
+    frames = list(inspect_stream(io.BytesIO(packed)))
+    assert frames[0].original_size == len(TEXT)

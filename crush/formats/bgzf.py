@@ -71,6 +71,27 @@ def read_gzi(data: bytes) -> BlockIndex:
     return BlockIndex(stored, content, None)
 
 
+def make_gzi(data: Buffer) -> bytes:
+    """Return the ``.gzi`` index of the BGZF file *data*, as ``bgzip -r`` makes it.
+
+    Walks the member headers (BSIZE) and trailers (ISIZE) without
+    decompressing; raises CorruptFrameError for a member without BSIZE.
+    """
+    from .gzip import sized_member
+    from .source import Input
+
+    inp = Input(data)
+    sizes: list[tuple[int, int]] = []
+    while not inp.at_eof():
+        unit = sized_member(inp, "bgzf")
+        if unit is None:
+            raise CorruptFrameError(f"the member at offset {inp.tell()} is not BGZF (no BSIZE)",
+                                    offset=inp.tell())
+        if unit.size:  # bgzip -r leaves out the empty EOF member
+            sizes.append((len(unit.payload), unit.size))
+    return gzi(BlockIndex.from_sizes(sizes))
+
+
 @final
 class BgzfFormat(GzipReading):
     """BGZF: gzip members of at most 65280 bytes with BSIZE, and the EOF member.

@@ -8,6 +8,7 @@ as it grows otherwise), keeps order, applies the deadline and runs jobs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Final
 
@@ -34,11 +35,16 @@ class Decoder:
 
     Iterating yields content; *index* (or the format's own, for a
     random-access input) lets units be read straight by offset, from unit
-    *start*. Not thread-safe.
+    *start*. Without one, *resume* (stored offset, content offset) starts
+    the walk at a unit reported earlier to *on_unit*, which is called with
+    those two offsets for every unit whose size its header declares. Not
+    thread-safe.
     """
 
     def __init__(self, inp: Input, fmt: Format, opts: Options, max_output_size: int | None,
-                 *, index: BlockIndex | None = None, start: int = 0) -> None:
+                 *, index: BlockIndex | None = None, start: int = 0,
+                 resume: tuple[int, int] | None = None,
+                 on_unit: Callable[[int, int], object] | None = None) -> None:
         if max_output_size is not None and (
             isinstance(max_output_size, bool) or not isinstance(max_output_size, int)
             or max_output_size < 0
@@ -49,8 +55,13 @@ class Decoder:
         self._opts = opts
         self._limit = max_output_size
         self.produced = 0
+        self.units = 0
+        """Units decoded (or streamed) so far."""
         self._index = index if index is not None else fmt.index(inp)
         self._start = start
+        self._resume = resume
+        self._on_unit = on_unit
+        self._content = resume[1] if resume else 0
         timeout = resolve_timeout(opts.timeout, None, opts.registry.default_timeout)
         self._deadline = Deadline(fmt.name, timeout, opts.cancel)
         self._runner: Runner[bytes] = (
@@ -90,6 +101,10 @@ class Decoder:
 
     def _submit(self, unit: Unit) -> Iterator[bytes]:
         self._account(unit.size)
+        self.units += 1
+        if self._on_unit is not None:
+            self._on_unit(unit.offset, self._content)
+        self._content += unit.size
         runner = self._runner
         if len(runner) >= self._opts.threads:
             yield runner.take()
@@ -121,6 +136,8 @@ class Decoder:
 
     def _walk(self) -> Iterator[bytes]:
         inp, fmt = self._inp, self._fmt
+        if self._resume is not None:
+            inp.jump(self._resume[0])
         first = True
         while True:
             if first:
@@ -138,8 +155,10 @@ class Decoder:
                 yield from self._submit(unit)
                 continue
             yield from self._drain()
+            self.units += 1
             for piece in fmt.stream_unit(inp, self._budget):
                 self._account(len(piece))
+                self._content += len(piece)
                 self.rearm()
                 yield piece
 

@@ -1,19 +1,44 @@
 """A standard-format file as a raw stream, for ``crush.open``'s read mode.
 
-Seeking jumps straight to a unit when the file has an index (zstd seek
-table); otherwise forward seeks decode ahead and backward seeks re-read
-from the start (as ``gzip.GzipFile`` does).
+Seeking jumps straight to a unit when the file has an index: a zstd seek
+table, a BGZF ``.gzi`` file next to the file, or the units whose sizes
+their headers declare (BGZF, crush's gzip), remembered as they are read.
+Otherwise forward seeks decode ahead and backward seeks re-read from the
+start (as ``gzip.GzipFile`` does).
 """
 
 from __future__ import annotations
 
+import bisect
 import io
+import os
 from typing import Any
+from typing import Final
 
+from ..errors import CrushError
 from ..options import Options
+from .bgzf import read_gzi
 from .contract import Format
 from .decode import Decoder
+from .index import BlockIndex
 from .source import Input
+
+_MAX_GZI: Final = 1 << 30
+
+
+def _gzi_beside(fp: Any) -> BlockIndex | None:
+    """Return the ``.gzi`` index next to the file *fp* was opened from, if one is readable."""
+    name = getattr(fp, "name", None)
+    if not isinstance(name, str | bytes):
+        return None
+    path = os.fsdecode(name) + ".gzi"
+    try:
+        if os.path.getsize(path) > _MAX_GZI:
+            return None
+        with open(path, "rb") as f:
+            return read_gzi(f.read())
+    except (OSError, CrushError):
+        return None  # an unreadable index only costs speed
 
 
 class FormatReader(io.RawIOBase):
@@ -26,17 +51,28 @@ class FormatReader(io.RawIOBase):
         self._opts = opts
         self._limit = max_output_size
         self._start = fp.tell() if fp.seekable() else 0
-        self._open(0)
+        self._units: list[tuple[int, int]] = []  # (content offset, stored offset), ascending
+        gzi = _gzi_beside(fp) if fp.seekable() else None
+        if gzi is not None:
+            self._units = list(zip(gzi.content, gzi.stored, strict=True))
+        self._index: BlockIndex | None = None
+        self._open(0, None)
 
-    def _open(self, unit: int) -> None:
+    def _remember(self, stored: int, content: int) -> None:
+        if not self._units or content > self._units[-1][0]:
+            self._units.append((content, stored))
+
+    def _open(self, unit: int, resume: tuple[int, int] | None) -> None:
         if self._fp.seekable():
             self._fp.seek(self._start)
-        inp = Input(fp=self._fp)
-        index = getattr(self, "_decoder", None)
-        self._decoder = Decoder(inp, self._fmt, self._opts, self._limit,
-                                index=index.index if index is not None else None, start=unit)
-        idx = self._decoder.index
-        self._pos = idx.content[unit] if idx is not None and unit < len(idx.content) else 0
+        self._decoder = Decoder(Input(fp=self._fp), self._fmt, self._opts, self._limit,
+                                index=self._index, start=unit, resume=resume,
+                                on_unit=self._remember)
+        idx = self._index = self._decoder.index
+        if idx is not None and unit < len(idx.content):
+            self._pos = idx.content[unit]
+        else:
+            self._pos = resume[1] if resume else 0
         self._pieces = iter(self._decoder)
         self._piece = memoryview(b"")
 
@@ -78,21 +114,33 @@ class FormatReader(io.RawIOBase):
         elif whence != io.SEEK_SET:
             raise ValueError(f"invalid whence ({whence}, should be 0, 1 or 2)")
         target = max(0, offset)
-        index = self._decoder.index
-        if index is not None and index.content:
-            unit = index.find(target)
-            if not index.content[unit] <= self._pos <= target:
-                self._decoder.close()
-                self._open(unit)
-        elif target < self._pos:
-            if not self._fp.seekable():
-                raise io.UnsupportedOperation("cannot seek backward on an unseekable file")
-            self._decoder.close()
-            self._open(0)
+        self._jump(target)
         buf = bytearray(1 << 16)
         while self._pos < target and self.readinto(memoryview(buf)[: target - self._pos]):
             pass
         return self._pos
+
+    def _jump(self, target: int) -> None:
+        index = self._index
+        if index is not None and index.content:
+            unit = index.find(target)
+            if not index.content[unit] <= self._pos <= target:
+                self._decoder.close()
+                self._open(unit, None)
+            return
+        if not self._fp.seekable():
+            if target < self._pos:
+                raise io.UnsupportedOperation("cannot seek backward on an unseekable file")
+            return
+        i = bisect.bisect_right(self._units, (target, float("inf"))) - 1
+        if i >= 0:
+            content, stored = self._units[i]
+            if not content <= self._pos <= target:
+                self._decoder.close()
+                self._open(0, (stored, content))
+        elif target < self._pos:
+            self._decoder.close()
+            self._open(0, None)
 
     def close(self) -> None:
         """Cancel work ahead and close."""

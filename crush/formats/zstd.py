@@ -42,6 +42,7 @@ _FOOTER: Final = struct.Struct("<IBI")  # frames, descriptor, magic
 _SKIP: Final = struct.Struct("<II")  # magic, frame size
 _ENTRY: Final = struct.Struct("<II")
 _U32: Final = struct.Struct("<I")
+_PIECE: Final = 1 << 20
 
 
 def seek_table(sizes: Sequence[tuple[int, int]]) -> bytes:
@@ -179,8 +180,18 @@ class ZstdFormat:
         try:
             reader = zstandard.ZstdDecompressor().stream_reader(unit.payload,
                                                                 read_across_frames=False)
-            out = reader.read(unit.size + 1) if unit.size else b""
-            extra = reader.read(1)
+            # In pieces: the size comes from the seek table, which may lie;
+            # what is allocated follows what the frame really holds.
+            parts = []
+            got = 0
+            while got <= unit.size:
+                piece = reader.read(min(unit.size + 1 - got, _PIECE))
+                if not piece:
+                    break
+                parts.append(piece)
+                got += len(piece)
+            out = b"".join(parts)
+            extra = reader.read(1) if got <= unit.size else b"x"
         except CrushError:
             raise
         except Exception as exc:  # zstandard.ZstdError: corrupt frame

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from . import cli
+from . import formats
 from . import imports
 from . import latency
 from . import overhead
@@ -38,6 +39,7 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     peers.BENCHMARK,
     stream.BENCHMARK,
     cli.BENCHMARK,
+    formats.BENCHMARK,
     imports.BENCHMARK,
     overhead.BENCHMARK,
     selection.BENCHMARK,
