@@ -268,3 +268,22 @@ def test_inspect_and_list_report_sizes(fmt: str) -> None:
 
     frames = list(inspect_stream(io.BytesIO(packed)))
     assert frames[0].original_size == len(TEXT)
+
+
+MAGICS = [b"\x1f\x8b\x08", b"\x1f\x8b\x08\x04\0\0\0\0\0\xff\x06\0BC\x02\0", b"\x28\xb5\x2f\xfd",
+          b"\x50\x2a\x4d\x18", b"\xfd7zXZ\x00", b"BZh9", b"\x04\x22\x4d\x18"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(magic=st.sampled_from(MAGICS), tail=st.binary(max_size=200))
+def test_random_bytes_after_a_magic_raise_only_crush_errors(magic: bytes, tail: bytes) -> None:
+    for threads in (1, 2):
+        try:
+            crush.decompress(magic + tail, threads=threads, max_output_size=1 << 20)
+        except crush.CrushError:
+            pass
+        try:
+            with crush.open(io.BytesIO(magic + tail)) as f:
+                f.read()
+        except crush.CrushError:
+            pass
