@@ -161,9 +161,13 @@ def test_damage_raises_only_crush_errors(name: str, data: st.DataObject) -> None
         out = crush.decompress(bytes(packed))
     except crush.CrushError:
         return
-    # A flip may land where no check covers it (a gzip header's mtime).
-    assert how == "flip"
-    assert len(out) == 50000
+    # A flip may land where no check covers it (a gzip header's mtime, a
+    # seek table crush then ignores); a cut at a unit boundary leaves a
+    # shorter valid file (zstd, multi-member gzip have no end marker).
+    # Either way what comes out is the content or a prefix of it.
+    assert how != "garbage"
+    assert TEXT[:50000].startswith(out)
+    assert how == "truncate" or len(out) == 50000
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))

@@ -25,12 +25,15 @@ class Input:
     over a buffer or a seekable file. Not thread-safe.
     """
 
-    __slots__ = ("_base", "_fp", "_pending", "_pos", "_view")
+    __slots__ = ("_base", "_buf", "_fp", "_off", "_pos", "_view")
 
     def __init__(self, data: Buffer | None = None, fp: Any = None) -> None:
         self._view = memoryview(data).cast("B") if data is not None else None
         self._fp = fp
-        self._pending = b""
+        # Pending bytes are _buf[_off:]: reads move _off instead of copying
+        # the rest, so many small units cost no more than one large one.
+        self._buf = b""
+        self._off = 0
         self._pos = 0  # offset of the next byte handed out
         self._base = 0
         if fp is not None:
@@ -41,44 +44,55 @@ class Input:
 
     def _fill(self, n: int) -> bool:
         """Make at least *n* bytes pending if the input has them; False at its end."""
-        while len(self._pending) < n:
+        have = len(self._buf) - self._off
+        if have >= n:
+            return True
+        parts = [self._buf[self._off :]]
+        while have < n:
             if self._view is not None:
-                start = self._pos + len(self._pending)
-                chunk = bytes(self._view[start : start + max(n - len(self._pending), CHUNK)])
+                start = self._pos + have
+                chunk = bytes(self._view[start : start + max(n - have, CHUNK)])
             else:
-                chunk = self._fp.read(max(n - len(self._pending), CHUNK)) or b""
+                chunk = self._fp.read(max(n - have, CHUNK)) or b""
             if not chunk:
-                return False
-            self._pending += chunk
-        return True
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self._buf = b"".join(parts)
+        self._off = 0
+        return have >= n
+
+    def _take(self, n: int) -> bytes:
+        data = self._buf[self._off : self._off + n]
+        self._off += len(data)
+        self._pos += len(data)
+        return data
 
     def peek(self, n: int) -> bytes:
         """Return up to *n* next bytes without consuming them."""
         self._fill(n)
-        return self._pending[:n]
+        return self._buf[self._off : self._off + n]
 
     def read(self, n: int) -> bytes:
         """Return the next bytes, at most *n* (and at least 1 unless at the end)."""
-        if not self._pending:
+        if self._off >= len(self._buf):
             self._fill(1)
-        data, self._pending = self._pending[:n], self._pending[n:]
-        self._pos += len(data)
-        return data
+        return self._take(n)
 
     def read_exact(self, n: int, what: str) -> bytes:
         """Return exactly *n* bytes or raise TruncatedFrameError naming *what*."""
         if not self._fill(n):
+            have = len(self._buf) - self._off
             raise TruncatedFrameError(
                 f"compressed data is truncated: {what} needs {n} bytes at offset {self._pos}, "
-                f"the input ends after {len(self._pending)}", offset=self._pos + len(self._pending))
-        data, self._pending = self._pending[:n], self._pending[n:]
-        self._pos += n
-        return data
+                f"the input ends after {have}", offset=self._pos + have)
+        return self._take(n)
 
     def unread(self, data: bytes) -> None:
         """Put *data* (the bytes just read) back in front of the input."""
         if data:
-            self._pending = data + self._pending
+            self._buf = data + self._buf[self._off :]
+            self._off = 0
             self._pos -= len(data)
 
     def at_eof(self) -> bool:
@@ -116,7 +130,8 @@ class Input:
 
     def jump(self, offset: int) -> None:
         """Continue reading at *offset* (random access only)."""
-        self._pending = b""
+        self._buf = b""
+        self._off = 0
         self._pos = offset
         if self._fp is not None:
             self._fp.seek(self._base + offset)
