@@ -28,6 +28,8 @@ from .source import Input
 
 PIECE: Final = 1 << 20
 """Largest piece a stream decode hands out at once."""
+BATCH: Final = 1 << 20
+"""Content bytes of small units decoded by one pool job."""
 
 
 class Decoder:
@@ -62,6 +64,8 @@ class Decoder:
         self._resume = resume
         self._on_unit = on_unit
         self._content = resume[1] if resume else 0
+        self._batch: list[Unit] = []
+        self._batched = 0
         timeout = resolve_timeout(opts.timeout, None, opts.registry.default_timeout)
         self._deadline = Deadline(fmt.name, timeout, opts.cancel)
         self._runner: Runner[bytes] = (
@@ -105,13 +109,28 @@ class Decoder:
         if self._on_unit is not None:
             self._on_unit(unit.offset, self._content)
         self._content += unit.size
+        self._batch.append(unit)
+        self._batched += unit.size
+        if self._batched >= BATCH:
+            yield from self._flush()
+
+    def _flush(self) -> Iterator[bytes]:
+        # Small units (BGZF's 64 KiB) go to the pool in batches: one job per
+        # unit costs more in hand-offs than the unit's decode.
+        if not self._batch:
+            return
+        batch, self._batch, self._batched = self._batch, [], 0
         runner = self._runner
         if len(runner) >= self._opts.threads:
             yield runner.take()
-        fmt = self._fmt
-        runner.submit(lambda: fmt.decode_unit(unit))
+        decode = self._fmt.decode_unit
+        if len(batch) == 1:
+            runner.submit(lambda: decode(batch[0]))
+        else:
+            runner.submit(lambda: b"".join([decode(unit) for unit in batch]))
 
     def _drain(self) -> Iterator[bytes]:
+        yield from self._flush()
         while len(self._runner):
             yield self._runner.take()
 
