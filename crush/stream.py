@@ -355,8 +355,6 @@ class CrushFile(io.BufferedIOBase):
         if self.mode == "wb":
             # Validate every option (and build the compressor) before a path
             # is created or truncated: a bad option must not destroy a file.
-            chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
-                             registry=self._opts.registry)
             self._block_size = check_block_size(block_size)
             self._pending = bytearray()
             self._written = 0
@@ -364,6 +362,8 @@ class CrushFile(io.BufferedIOBase):
             if self._compressor is not None:
                 self._block_size = self._compressor.fmt.block_size(self._block_size)
             else:
+                chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
+                                 registry=self._opts.registry)
                 self._compressor = engine.Compressor(
                     chosen, level, self._opts, block_size=self._block_size, info=file_info
                 )
@@ -669,13 +669,13 @@ def compress_stream(
     """
     started = time.perf_counter()
     opts = options(registry, threads, timeout, cancel, isolation)
-    chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
-                     registry=opts.registry)
     size = check_block_size(block_size)
     compressor: Any = _format_compressor(format, level, opts, file_info)
     if compressor is not None:
         size = compressor.fmt.block_size(size)
     else:
+        chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
+                         registry=opts.registry)
         compressor = engine.Compressor(chosen, level, opts, block_size=size, info=file_info)
     write = dst.write
     bytes_in = bytes_out = 0

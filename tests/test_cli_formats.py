@@ -80,3 +80,26 @@ def test_trailing_garbage_fails(tmp_path: Path) -> None:
     proc = run("-d", "a.gz", cwd=tmp_path)
     assert proc.returncode != 0
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "zstd"])
+def test_levels_are_the_formats_own(tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "a.txt").write_bytes(DATA)
+    sizes = {}
+    for flag in ("-1", "-9", "--fast", "--best"):
+        proc = run("-F", fmt, flag, "-c", "a.txt", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        sizes[flag] = len(proc.stdout)
+    assert sizes["-1"] == sizes["--fast"]
+    assert sizes["-9"] == sizes["--best"]
+    proc = run("-F", fmt, "-L", "99", "-c", "a.txt", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert b"not a level of the" in proc.stderr
+
+
+def test_format_and_method_together_are_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(DATA)
+    proc = run("-F", "gzip", "-m", "zstd", "a.txt", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert b"drop -m" in proc.stderr
+    assert not (tmp_path / "a.txt.gz").exists()

@@ -589,6 +589,9 @@ def _check(s: Settings, *, level_from_env: bool = False) -> None:
             raise UsageError(f"-L {native[0]} {_NATIVE_NEEDS_PLUGIN}", "crush bench")
     if s.command == "plugins" and s.explain is not None and s.name is not None:
         raise UsageError("give NAME or --explain FILE, not both", "crush plugins")
+    if s.container is not None and s.plugin is not None and not s.plugin_from_env:
+        raise UsageError(f"-F {s.container} writes a standard format with its own codec; "
+                         "drop -m (or -F to write .crush with that plugin)")
     if s.output is not None and s.stdout:
         raise UsageError("-o and -c both choose the output; give one of them")
     if s.output is not None and len(s.files) > 1:

@@ -439,8 +439,11 @@ def _resolve(s: Settings, registry: Registry | None, console: Console,
     try:
         if s.shorthand:
             assert isinstance(s.level, int)
-            s = s._replace(level=digit_level(s.level, s.plugin, registry), shorthand=False)
-        supervisor.run(lambda token: _check_codec(s, registry))
+            # -F: -1 .. -9 are the format's own levels, as in gzip, pigz and zstd.
+            level = s.level if s.container else digit_level(s.level, s.plugin, registry)
+            s = s._replace(level=level, shorthand=False)
+        if s.container is None:  # a standard format's level is checked as it is written
+            supervisor.run(lambda token: _check_codec(s, registry))
     except Interrupted:
         raise
     except Exception as exc:

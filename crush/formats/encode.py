@@ -51,6 +51,12 @@ class UnitCompressor:
                  info: FileInfo | None = None, size_hint: int | None = None) -> None:
         self.fmt = fmt
         self._level = level_for(level)
+        try:
+            # Refuse a level the codec refuses before anything is written.
+            fmt.encode_unit(b"", self._level, None)
+        except Exception as exc:  # zlib's ValueError, zstd's ZstdError, ...
+            raise ConfigError(f"level {level!r} is not a level of the {fmt.name} format "
+                              f"({exc}); gzip and bgzf take 0-9, zstd 1-22") from exc
         self._info = check_file_info(info)
         self._opts = opts
         self.sizes: list[tuple[int, int]] = []
