@@ -300,3 +300,27 @@ def test_levels_and_presets() -> None:
     with crush.open(out, "wt", format="gzip", encoding="utf-8") as f:
         f.write("héllo\n" * 1000)
     assert gzip.decompress(out.getvalue()) == "héllo\n".encode() * 1000
+
+
+def test_pyzstd_seekable_file_both_ways() -> None:
+    pyzstd = pytest.importorskip("pyzstd")  # the dev extra installs it
+    packed = crush.compress(TEXT, format="zstd", block_size=100_000)
+    with pyzstd.SeekableZstdFile(io.BytesIO(packed)) as f:
+        f.seek(1_000_000)
+        assert f.read(50) == TEXT[1_000_000:1_000_050]
+    out = io.BytesIO()
+    with pyzstd.SeekableZstdFile(out, "w", max_frame_content_size=50_000) as w:
+        w.write(TEXT)
+    with crush.open(io.BytesIO(out.getvalue())) as r:
+        r.seek(900_000)
+        assert r.read(50) == TEXT[900_000:900_050]
+    assert crush.decompress(out.getvalue()) == TEXT
+
+
+def test_compression_zstd_both_ways() -> None:
+    if sys.version_info >= (3, 14):
+        from compression import zstd
+    else:
+        zstd = pytest.importorskip("backports.zstd")  # the dev extra installs it
+    assert zstd.decompress(crush.compress(TEXT, format="zstd")) == TEXT
+    assert crush.decompress(zstd.compress(TEXT)) == TEXT
