@@ -145,13 +145,14 @@ class Decoder:
         inp = self._inp
         ends = (*index.stored[1:], index.end or 0)
         sizes = (*index.content[1:], index.total or 0)
-        if self._start >= len(index.stored):
-            return
-        inp.jump(index.stored[self._start])
+        if self._start < len(index.stored):
+            inp.jump(index.stored[self._start])
         for i in range(self._start, len(index.stored)):
             offset = index.stored[i]
             payload = inp.read_exact(ends[i] - offset, f"the {self._fmt.name} unit")
             yield from self._submit(Unit(payload, sizes[i] - index.content[i], offset))
+        # The index itself (a seek table) follows the units: it was read too.
+        inp.jump(inp.size() or index.end or 0)
 
     def _walk(self) -> Iterator[bytes]:
         inp, fmt = self._inp, self._fmt
