@@ -292,7 +292,8 @@ def _open_reader(fp: Any, opts: Options, max_output_size: int | None) -> io.RawI
     from .formats import run
     from .formats.file import FormatReader
 
-    fmt = run.sniff(run.peek_file(fp))
+    fp, head = run.head_of(fp)
+    fmt = run.sniff(head)
     if fmt is not None:
         return FormatReader(fp, fmt, opts, max_output_size)
     return _Reader(fp, opts, max_output_size)

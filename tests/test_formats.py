@@ -324,3 +324,31 @@ def test_compression_zstd_both_ways() -> None:
         zstd = pytest.importorskip("backports.zstd")  # the dev extra installs it
     assert zstd.decompress(crush.compress(TEXT, format="zstd")) == TEXT
     assert crush.decompress(zstd.compress(TEXT)) == TEXT
+
+
+class _Pipe:
+    """A binary reader that can neither seek nor peek (a socket-like object)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self._data.read(n)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("packed", [gzip.compress(TEXT), crush.compress(TEXT),
+                                    crush.compress(TEXT, format="zstd"), lzma.compress(TEXT)],
+                         ids=["gzip", "crush", "zstd", "xz"])
+def test_readers_that_cannot_peek_or_seek(packed: bytes) -> None:
+    with crush.open(_Pipe(packed)) as f:
+        f.seek(1000)  # forward seeks decode ahead
+        assert f.read() == TEXT[1000:]
+    out = io.BytesIO()
+    crush.decompress_stream(_Pipe(packed), out)
+    assert out.getvalue() == TEXT
