@@ -352,3 +352,16 @@ def test_readers_that_cannot_peek_or_seek(packed: bytes) -> None:
     out = io.BytesIO()
     crush.decompress_stream(_Pipe(packed), out)
     assert out.getvalue() == TEXT
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "zstd"])
+def test_a_read_error_is_sticky_until_a_seek(fmt: str) -> None:
+    packed = bytearray(crush.compress(TEXT, format=fmt, block_size=100_000))
+    packed[len(packed) // 2] ^= 0xFF
+    with crush.open(io.BytesIO(bytes(packed))) as f:
+        with pytest.raises(crush.CrushError):
+            f.read()
+        with pytest.raises(crush.CrushError):
+            f.read(10)
+        f.seek(0)
+        assert f.read(100) == TEXT[:100]

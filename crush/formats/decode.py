@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from ..errors import ConfigError
+from ..errors import CrushError
 from ..errors import FormatError
 from ..errors import OutputLimitError
 from ..execution import Deadline
@@ -68,7 +69,7 @@ class Decoder:
         self._batched = 0
         timeout = resolve_timeout(opts.timeout, None, opts.registry.default_timeout)
         self._deadline = Deadline(fmt.name, timeout, opts.cancel)
-        self._runner: Runner[bytes] = (
+        self._runner: Runner[tuple[bytes, CrushError | None]] = (
             InlineRunner(self._deadline) if opts.threads == 1
             else PoolRunner(self._deadline, opts.threads))
 
@@ -120,19 +121,23 @@ class Decoder:
         if not self._batch:
             return
         batch, self._batch, self._batched = self._batch, [], 0
-        runner = self._runner
-        if len(runner) >= self._opts.threads:
-            yield runner.take()
-        decode = self._fmt.decode_unit
-        if len(batch) == 1:
-            runner.submit(lambda: decode(batch[0]))
-        else:
-            runner.submit(lambda: b"".join([decode(unit) for unit in batch]))
+        if len(self._runner) >= self._opts.threads:
+            yield from self._take()
+        self._runner.submit(_batch_job(self._fmt, batch))
+
+    def _take(self) -> Iterator[bytes]:
+        # The units before a damaged one come out first, so a stream fails
+        # where the damage is, whatever the batching.
+        data, error = self._runner.take()
+        if data:
+            yield data
+        if error is not None:
+            raise error
 
     def _drain(self) -> Iterator[bytes]:
         yield from self._flush()
         while len(self._runner):
-            yield self._runner.take()
+            yield from self._take()
 
     def __iter__(self) -> Iterator[bytes]:
         if self._index is not None:
@@ -182,3 +187,16 @@ class Decoder:
                 self.rearm()
                 yield piece
 
+
+def _batch_job(fmt: Format, batch: list[Unit]) -> Callable[[], tuple[bytes, CrushError | None]]:
+    """Return a job decoding *batch*: its content, and the error that stopped it if any."""
+    def job() -> tuple[bytes, CrushError | None]:
+        parts = []
+        for unit in batch:
+            try:
+                parts.append(fmt.decode_unit(unit))
+            except CrushError as exc:
+                return b"".join(parts), exc
+        return parts[0] if len(parts) == 1 else b"".join(parts), None
+
+    return job

@@ -75,6 +75,7 @@ class FormatReader(io.RawIOBase):
             self._pos = resume[1] if resume else 0
         self._pieces = iter(self._decoder)
         self._piece = memoryview(b"")
+        self._error: Exception | None = None
 
     def readable(self) -> bool:
         """Return True."""
@@ -88,7 +89,15 @@ class FormatReader(io.RawIOBase):
         """Read decoded bytes into *buffer*."""
         self._decoder.rearm()
         while not self._piece:
-            piece = next(self._pieces, None)
+            # After an error the generator is finished and would read as a
+            # clean end of file: keep raising until a seek reopens it.
+            if self._error is not None:
+                raise self._error
+            try:
+                piece = next(self._pieces, None)
+            except Exception as exc:
+                self._error = exc
+                raise
             if piece is None:
                 return 0
             self._piece = memoryview(piece).cast("B")
@@ -121,10 +130,12 @@ class FormatReader(io.RawIOBase):
         return self._pos
 
     def _jump(self, target: int) -> None:
+        # After an error the decoder is finished: any seek starts a new one.
+        broken = self._error is not None
         index = self._index
         if index is not None and index.content:
             unit = index.find(target)
-            if not index.content[unit] <= self._pos <= target:
+            if broken or not index.content[unit] <= self._pos <= target:
                 self._decoder.close()
                 self._open(unit, None)
             return
@@ -135,10 +146,10 @@ class FormatReader(io.RawIOBase):
         i = bisect.bisect_right(self._units, (target, float("inf"))) - 1
         if i >= 0:
             content, stored = self._units[i]
-            if not content <= self._pos <= target:
+            if broken or not content <= self._pos <= target:
                 self._decoder.close()
                 self._open(0, (stored, content))
-        elif target < self._pos:
+        elif broken or target < self._pos:
             self._decoder.close()
             self._open(0, None)
 
