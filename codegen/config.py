@@ -25,10 +25,12 @@ from typing import final
 
 from .errors import CodegenError
 from .errors import Problem
+from .formats import FormatEntry
+from .formats import check_formats
 
 Isolation = Literal["thread", "process"]
 
-TOP_KEYS: Final = ("crush", "plugin")
+TOP_KEYS: Final = ("crush", "plugin", "format")
 CRUSH_KEYS: Final = ("default", "timeout")
 PLUGIN_KEYS: Final = ("name", "class", "timeout", "install", "isolation", "throughput", "ratio")
 ISOLATION_MODES: Final[tuple[Isolation, ...]] = ("thread", "process")
@@ -86,6 +88,7 @@ class Config:
     default: str
     timeout: float | None
     plugins: tuple[PluginEntry, ...]
+    formats: tuple[FormatEntry, ...] = ()
 
 
 def load_config(path: Path, *, label: str | None = None) -> Config:
@@ -187,6 +190,7 @@ class _Checker:
         names = list(dict.fromkeys(n for e in raw if isinstance(n := e.get("name"), str)))
         default, timeout = self.crush_table(data.get("crush"), names)
         plugins = self.plugins(raw)
+        formats = check_formats(self.label, data.get("format"), self.problems)
         for key, value in data.items():
             if key not in TOP_KEYS:
                 where = f"[{key}]" if isinstance(value, dict) else f"top-level key {key!r}"
@@ -197,7 +201,7 @@ class _Checker:
                 )
         if default is None or not plugins:
             return None
-        return Config(path, self.label, sha256, default, timeout, plugins)
+        return Config(path, self.label, sha256, default, timeout, plugins, formats)
 
     def crush_table(self, table: object, names: list[str]) -> tuple[str | None, float | None]:
         first = names[0] if names else "deflate"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import final
 
 from .config import Config
 from .config import load_config
+from .formats import resolve_formats
 from .render import render
 from .resolve import ResolvedPlugin
 from .resolve import resolve_plugins
@@ -68,6 +70,7 @@ def generate(
         label = os.fspath(config_file)
     config = load_config(path, label=label)
     plugins = resolve_plugins(config, root=root)
+    config = dataclasses.replace(config, formats=resolve_formats(config.label, config.formats))
     source = source_name(path, root)
     if path.resolve() == (root / DEFAULT_CONFIG).resolve():
         regenerate = "python -m codegen"

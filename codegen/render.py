@@ -52,6 +52,7 @@ _RESERVED: Final = frozenset(
         "BY_ID",
         "THROUGHPUT",
         "RATIO",
+        "FORMATS",
     }
 )
 
@@ -85,6 +86,13 @@ def render(
         taken.add(imp.local_name)
         imports.append(imp)
         rows.append({"local_name": imp.local_name, "index": index, "resolved": plugin})
+    format_rows = []
+    for fmt in config.formats:
+        imp = plugin_import(fmt.module, fmt.class_name, None, root=root)
+        imports.append(imp)
+        format_rows.append(imp.local_name)
+    if format_rows:
+        imports.append(Import(Section.LOCAL_FOLDER, ".formats.contract", "Format"))
     entries = [p.entry for p in plugins]
     context = {
         "source": source,
@@ -93,6 +101,7 @@ def render(
         "line_length": LINE_LENGTH,
         "import_groups": import_groups(imports),
         "plugins": rows,
+        "formats": format_rows,
         "default": config.default,
         "default_timeout": config.timeout,
         "timeouts": [(e.name, e.timeout) for e in entries if e.timeout is not None],

@@ -1,5 +1,5 @@
 # Generated from plugins.toml by codegen — do not edit.
-# Source: plugins.toml (sha256 5c8b14e23dae4ebc3e7f963e84dfcdd76086bd1f8ead9bb052fde4fb1e91aea8)
+# Source: plugins.toml (sha256 6781ce46f112ee386ac243747aa8567a8d150618ead5803bfe1047532ce2c1be)
 # Regenerate: python -m codegen
 """The compiled-in plugin set, read by :mod:`crush.registry`.
 
@@ -15,6 +15,13 @@ from typing import Final
 from typing import Literal
 
 from .contract import Plugin
+from .formats.bgzf import BgzfFormat
+from .formats.bz2 import Bz2Format
+from .formats.contract import Format
+from .formats.gzip import GzipFormat
+from .formats.lz4 import Lz4Format
+from .formats.xz import XzFormat
+from .formats.zstd import ZstdFormat
 from .plugins.brotli import BrotliPlugin
 from .plugins.bz2 import Bz2Plugin
 from .plugins.deflate import DeflatePlugin
@@ -110,3 +117,13 @@ RATIO: Final[Mapping[str, float]] = MappingProxyType(
     }
 )
 """Calibrated compressed/original ratios that override a plugin's own ``metadata.ratio``."""
+
+FORMATS: Final[tuple[Format, ...]] = (
+    GzipFormat(),
+    BgzfFormat(),
+    ZstdFormat(),
+    XzFormat(),
+    Bz2Format(),
+    Lz4Format(),
+)
+"""Every compiled-in container format besides the crush frame, in plugins.toml order."""

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from typing import Any
 from typing import BinaryIO
 from typing import NamedTuple
 from typing import final
@@ -40,6 +41,8 @@ from .selection import chooser
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer as WritableBuffer  # bytearray, numpy array, mmap, ...
+
+    from .formats.contract import Format
 
 
 def _within(size: int, limit: int | None) -> bool:
@@ -93,6 +96,7 @@ def compress(
     isolation: Isolation | None = None,
     registry: Registry | None = None,
     rsyncable: bool = False,
+    format: str | None = None,
 ) -> bytes:
     """Return a crush frame holding *data*.
 
@@ -115,7 +119,10 @@ def compress(
     else ``"thread"``). *rsyncable* cuts blocks where the content says so
     (averaging *block_size*, which must then be 1 KiB..4 MiB) instead of
     every *block_size* bytes, so an edit changes only the blocks around it
-    (see :mod:`crush.chunking`). Thread-safe.
+    (see :mod:`crush.chunking`). *format* writes a standard format instead
+    of a crush frame: ``"gzip"`` (multi-member, pigz-compatible), ``"bgzf"``
+    (htslib) or ``"zstd"`` (seekable format); *plugin*, *prefer* and
+    *rsyncable* then do not apply. Thread-safe.
 
     Raises :class:`crush.PluginNotFoundError` for an unknown plugin,
     :class:`crush.ConfigError` for a bad level or option,
@@ -123,6 +130,9 @@ def compress(
     """
     view = _view(data, "compress()")
     opts = options(registry, threads, timeout, cancel, isolation)
+    if format is not None:
+        return _compress_format(view, format, level, opts, block_size=block_size,
+                                info=file_info)
     chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
                      registry=opts.registry)
     size = check_block_size(block_size)
@@ -144,6 +154,28 @@ def compress(
         return _collect(frame_parts())
     finally:
         compressor.close()
+
+
+def _compress_format(view: memoryview, name: str, level: int | str | None, opts: Options, *,
+                     block_size: int | None, info: frame.FileInfo | None) -> bytes:
+    from .formats import run
+
+    unit = run.compressor(name, level, opts, info=info, size_hint=len(view))
+    if unit is None:  # format="crush"
+        return compress(view, level=level, threads=opts.threads, timeout=opts.timeout,
+                        cancel=opts.cancel, block_size=block_size, file_info=info,
+                        registry=opts.registry)
+    size = unit.fmt.block_size(check_block_size(block_size))
+
+    def parts() -> Iterator[Buffer]:
+        for piece in run.blocks(view, size):
+            yield from unit.feed(piece)
+        yield from unit.finish()
+
+    try:
+        return _collect(parts())
+    finally:
+        unit.close()
 
 
 @overload
@@ -190,7 +222,9 @@ def decompress(
 ) -> bytes | memoryview:
     """Return the content of the crush frame(s) in *data*.
 
-    Each frame is routed to the plugin its header names; concatenated frames
+    Standard formats (gzip/BGZF, zstd, xz, bz2, lz4 frame) are recognised
+    by their magic bytes and decoded with their own checks. Each crush
+    frame is routed to the plugin its header names; concatenated frames
     decode to the concatenation of their contents. Every block and the whole
     content are checked against their CRC32s. *max_output_size* caps the
     output: sizes are checked before anything is allocated. With *out* (a
@@ -217,6 +251,15 @@ def decompress(
         return target[:written]
     view = _view(data, "decompress()")
     opts = options(registry, threads, timeout, cancel, isolation)
+    fmt = _sniff(view)
+    if fmt is not None:
+        from .formats import run
+
+        units = run.decode_bytes(view, fmt, opts, max_output_size)
+        try:
+            return _collect(units)
+        finally:
+            units.close()
     size = _into.content_size(view)
     if size is None or not _within(size, max_output_size):
         # The decoder reports the damage (or the limit) where a stream meets it.
@@ -257,11 +300,25 @@ def decompress_into(
     view = _view(data, "decompress_into()")
     target = _writable(out, "decompress_into()")
     opts = options(registry, threads, timeout, cancel, isolation)
+    fmt = _sniff(view)
+    if fmt is not None:
+        # A standard format's units are decoded in order and copied in.
+        from .formats import run
+
+        units = run.decode_bytes(view, fmt, opts, max_output_size)
+        try:
+            return _copy_blocks(units, target)
+        finally:
+            units.close()
     size = _into.content_size(view)
     if size is None:
         # A damaged structure: decode in order so the error names the place
         # a stream would reach first, with the good blocks in *out* already.
-        return _copy_blocks(view, target, opts, max_output_size)
+        decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
+        try:
+            return _copy_blocks(decoder, target)
+        finally:
+            decoder.close()
     if _within(size, max_output_size):
         _check_room(size, target)
     _decode_into(view, target[:size], opts, max_output_size)
@@ -294,19 +351,15 @@ def _decode_into(view: memoryview, target: memoryview, opts: Options,
         decoder.close()
 
 
-def _copy_blocks(view: memoryview, target: memoryview, opts: Options,
-                 max_output_size: int | None) -> int:
-    decoder = engine.FrameDecoder(frame.BytesSource(view), opts, max_output_size, len(view))
+def _copy_blocks(blocks: Iterable[Buffer], target: memoryview) -> int:
+    """Copy *blocks* into *target* one after another; return the bytes written."""
     written = 0
-    try:
-        for block in decoder:
-            end = written + len(block)
-            _check_room(end, target)
-            target[written:end] = block
-            written = end
-    finally:
-        decoder.close()
-    return written  # pragma: no cover - a damaged structure raises before this
+    for block in blocks:
+        end = written + len(memoryview(block))
+        _check_room(end, target)
+        target[written:end] = block
+        written = end
+    return written
 
 
 @final
@@ -316,8 +369,10 @@ class FrameReport(NamedTuple):
     ``plugin`` is the plugin's name (from the built-in id table when it is not
     compiled in, else ``None``); ``metadata`` is the compiled-in plugin's
     metadata with its calibrated figures (``Registry.metadata_for``) or
-    ``None``. ``block_crcs`` are the stored CRC32s of each block's content
-    and ``content_crc`` the CRC32 of the whole content, as stored;
+    ``None``. For a standard-format file ``plugin`` is the format's name,
+    ``plugin_id`` is -1 and ``blocks`` counts its units. ``block_crcs`` are
+    the stored CRC32s of each block's content and ``content_crc`` the CRC32
+    of the whole content, as stored;
     :func:`decompress` (or ``crush test``) verifies them.
     """
 
@@ -453,9 +508,47 @@ def inspect(data: Buffer | BinaryIO, /, *, registry: Registry | None = None) -> 
     :func:`inspect_stream`.
     """
     reg = options(registry, 1, None, None).registry
-    source = data if hasattr(data, "read") else _view(data, "inspect()")
+    source: Any
+    if hasattr(data, "read"):
+        source, head = _head_of(data)  # type: ignore[arg-type]
+    else:
+        source = _view(data, "inspect()")
+        head = bytes(source[:8])
+    if _sniff(head) is not None:
+        fp = source if hasattr(source, "read") else io.BytesIO(source)
+        formatted = _format_report(fp, reg)
+        return Report((formatted,) if formatted is not None else ())
     return Report(tuple(_index_report(found, reg, None)
                         for found in seektable.read_index(source).frames))
+
+
+def _sniff(head: Buffer) -> Format | None:
+    """Return the standard format whose magic *head* starts with (None: crush or unknown)."""
+    from .formats import run
+
+    return run.sniff(bytes(memoryview(head)[:8]))
+
+
+def _head_of(fp: BinaryIO) -> tuple[BinaryIO, bytes]:
+    from .formats import run
+
+    return run.head_of(fp)
+
+
+def _format_report(fp: BinaryIO, registry: Registry) -> FrameReport | None:
+    """Return the report of a standard-format file (None for crush frames)."""
+    from .formats import run
+    from .formats.report import summarize
+
+    fp, head = run.head_of(fp)
+    fmt = run.sniff(head)
+    if fmt is None:
+        return None
+    found = summarize(fp, head, fmt, options(registry, None, None, None))
+    return FrameReport(
+        plugin=fmt.name, plugin_id=-1, version=0, block_size=0, blocks=found.units,
+        raw_blocks=0, original_size=found.original, compressed_size=found.compressed,
+        content_crc=0, block_crcs=(), info=found.info, metadata=None)
 
 
 @final
@@ -527,6 +620,10 @@ def inspect_stream(
     yielded. Not thread-safe for one *fp*.
     """
     reg = options(registry, 1, None, None).registry
+    fp, head = _head_of(fp)
+    if _sniff(head) is not None:
+        formatted = _format_report(fp, reg)
+        return iter((formatted,) if formatted is not None else ())
     if _seekable(fp):
         start = fp.tell()
         try:

@@ -27,6 +27,7 @@ import weakref
 from collections.abc import Generator
 from collections.abc import Iterator
 from typing import IO
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
 from typing import Literal
@@ -52,6 +53,9 @@ from .options import options
 from .options import resolve_level
 from .registry import Isolation
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from .formats.file import FormatReader
 from .selection import Prefer
 from .selection import chooser
 
@@ -354,6 +358,52 @@ class _Reader(io.RawIOBase):
         super().close()
 
 
+def _open_reader(fp: Any, opts: Options, max_output_size: int | None) -> _Reader | FormatReader:
+    """Return the raw reader for *fp*: a standard format by its magic, else crush frames."""
+    from .formats import run
+    from .formats.file import FormatReader
+
+    fp, head = run.head_of(fp)
+    fmt = run.sniff(head)
+    if fmt is not None:
+        return FormatReader(fp, fmt, opts, max_output_size)
+    return _Reader(fp, opts, max_output_size)
+
+
+def _format_compressor(name: str | None, level: Level, opts: Options,
+                       info: frame.FileInfo | None) -> Any:
+    """Return the unit compressor for a standard format *name*, None for crush frames."""
+    if name is None:
+        return None
+    from .formats import run
+
+    return run.compressor(name, level, opts, info=info)
+
+
+def _writer(opts: Options, block_size: int, *, format: str | None, plugin: str | None,
+            level: Level, prefer: Prefer | None, weights: tuple[float, float] | None,
+            info: frame.FileInfo | None, rsyncable: bool,
+            ) -> tuple[Any, int, chunking.Cutter | None]:
+    """Return the compressor of a writer, its block size and its content-defined cutter.
+
+    Every option is checked here, before any output exists. A standard
+    *format* sets its own block size; *rsyncable* applies to crush frames.
+    """
+    unit = _format_compressor(format, level, opts, info)
+    if unit is not None:
+        return unit, unit.fmt.block_size(block_size), None
+    chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
+                     registry=opts.registry)
+    # A preset is resolved once the first block chose the plugin; its name
+    # means the same to every plugin, so check it now.
+    resolve_level(chosen if isinstance(chosen, Plugin) else opts.registry.default, level)
+    cutter = chunking.Cutter(block_size) if rsyncable else None
+    compressor = engine.Compressor(
+        chosen, level, opts, info=info,
+        block_size=chunking.max_block(block_size) if cutter else block_size)
+    return compressor, block_size, cutter
+
+
 @final
 class CrushFile(io.BufferedIOBase):
     """A crush-compressed file: binary reads decode, writes encode (see :func:`open`).
@@ -391,6 +441,7 @@ class CrushFile(io.BufferedIOBase):
         isolation: Isolation | None = None,
         registry: Registry | None = None,
         rsyncable: bool = False,
+        format: str | None = None,  # zstd and crabz name it so
     ) -> None:
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
@@ -407,22 +458,14 @@ class CrushFile(io.BufferedIOBase):
         if self.mode == "wb":
             # Validate every option (and build the compressor) before a path
             # is created or truncated: a bad option must not destroy a file.
-            chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
-                             registry=self._opts.registry)
-            # A preset is resolved once the first block chose the plugin; its
-            # name means the same to every plugin, so check it now.
-            resolve_level(chosen if isinstance(chosen, Plugin) else self._opts.registry.default,
-                          level)
             self._block_size = check_block_size(block_size)
             self._file_info = file_info
             self._pending = bytearray()
             self._written = 0
             # Content-defined blocks (see crush.chunking); flush() still ends one.
-            self._cutter = chunking.Cutter(self._block_size) if rsyncable else None
-            self._compressor = engine.Compressor(
-                chosen, level, self._opts, info=file_info,
-                block_size=chunking.max_block(self._block_size) if rsyncable else self._block_size,
-            )
+            self._compressor, self._block_size, self._cutter = _writer(
+                self._opts, self._block_size, format=format, plugin=plugin, level=level,
+                prefer=prefer, weights=weights, info=file_info, rsyncable=rsyncable)
         try:
             if self._owns_fp:
                 # Closed in close(); the object outlives this method.
@@ -432,7 +475,7 @@ class CrushFile(io.BufferedIOBase):
                 self._fp = file
                 self.name = getattr(file, "name", "")
             if self.mode == "rb":
-                self._raw = _Reader(self._fp, self._opts, max_output_size)
+                self._raw = _open_reader(self._fp, self._opts, max_output_size)
                 self._reader = io.BufferedReader(self._raw, _READ_BUFFER)
         except BaseException:
             if self.mode == "wb":
@@ -689,6 +732,7 @@ def open(
     isolation: Isolation | None = None,
     registry: Registry | None = None,
     rsyncable: bool = False,
+    format: str | None = None,  # zstd and crabz name it so
 ) -> CrushFile | io.TextIOWrapper:
     """Open a crush-compressed file in binary or text mode, like :func:`gzip.open`.
 
@@ -698,6 +742,8 @@ def open(
     return a :class:`CrushFile`; text modes wrap it in
     :class:`io.TextIOWrapper` with *encoding*, *errors* and *newline*.
     ``a`` appends a new frame; reading decodes all frames as one stream.
+    Reading detects standard formats (gzip, zstd, xz, bz2, lz4) by their
+    magic bytes; *format* writes one (``"gzip"``, ``"bgzf"``, ``"zstd"``).
     The other options are those of :func:`crush.compress` and
     :func:`crush.decompress` (*rsyncable* for writing: the blocks are those
     :func:`crush.compress` cuts, except that ``flush()`` also ends one).
@@ -719,7 +765,7 @@ def open(
         threads=threads, timeout=timeout,
         cancel=cancel, block_size=block_size, file_info=file_info,
         max_output_size=max_output_size, isolation=isolation, registry=registry,
-        rsyncable=rsyncable,
+        rsyncable=rsyncable, format=format,
     )
     if "t" in mode:
         encoding = io.text_encoding(encoding)
@@ -772,22 +818,23 @@ def compress_stream(
     isolation: Isolation | None = None,
     registry: Registry | None = None,
     rsyncable: bool = False,
+    format: str | None = None,  # zstd and crabz name it so
 ) -> StreamStats:
     """Compress everything *src* yields into one crush frame written to *dst*.
 
     Memory stays at about block size x (threads + 1) (x 8 more with
     *rsyncable*). The deadline applies per block. Neither file is closed.
     Options as for :func:`crush.compress`; the blocks are those
-    :func:`crush.compress` makes of the same bytes.
+    :func:`crush.compress` makes of the same bytes. *format* writes a
+    standard format instead (``plugin`` in the result then names the
+    format; *rsyncable* does not apply).
     """
     started = time.perf_counter()
     opts = options(registry, threads, timeout, cancel, isolation)
-    chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
-                     registry=opts.registry)
     size = check_block_size(block_size)
-    cutter = chunking.Cutter(size) if rsyncable else None
-    compressor = engine.Compressor(chosen, level, opts, info=file_info,
-                                   block_size=chunking.max_block(size) if cutter else size)
+    compressor, size, cutter = _writer(opts, size, format=format, plugin=plugin, level=level,
+                                       prefer=prefer, weights=weights, info=file_info,
+                                       rsyncable=rsyncable)
     write = dst.write
     bytes_in = bytes_out = 0
     try:
@@ -808,9 +855,12 @@ def compress_stream(
             write(part)
     finally:
         compressor.close()
-    assert compressor.plugin is not None  # finish() chose one at the latest
-    return StreamStats(bytes_in, bytes_out, compressor.plugin.name,
-                       time.perf_counter() - started)
+    if isinstance(compressor, engine.Compressor):
+        assert compressor.plugin is not None  # finish() chose one at the latest
+        name = compressor.plugin.name
+    else:
+        name = compressor.fmt.name
+    return StreamStats(bytes_in, bytes_out, name, time.perf_counter() - started)
 
 
 def decompress_stream(
@@ -834,6 +884,13 @@ def decompress_stream(
     """
     started = time.perf_counter()
     opts = options(registry, threads, timeout, cancel, isolation)
+    from .formats import run
+
+    src, head = run.head_of(src)
+    fmt = run.sniff(head)
+    if fmt is not None:
+        return _decompress_format(src, dst, fmt, opts, max_output_size=max_output_size,
+                                  started=started)
     source = FileSource(src)
     first: list[str] = []
 
@@ -859,6 +916,22 @@ def decompress_stream(
     if not first:
         first.append("")
     return StreamStats(source.tell(), bytes_out, first[0], time.perf_counter() - started)
+
+
+def _decompress_format(src: BinaryFile, dst: BinaryFile, fmt: Any, opts: Options, *,
+                       max_output_size: int | None, started: float) -> StreamStats:
+    from .formats import run
+
+    decoder = run.decode_file(src, fmt, opts, max_output_size)
+    bytes_out = 0
+    try:
+        for piece in decoder:
+            dst.write(piece)
+            bytes_out += len(piece)
+            decoder.rearm()
+    finally:
+        decoder.close()
+    return StreamStats(decoder.consumed, bytes_out, fmt.name, time.perf_counter() - started)
 
 
 __all__ = ["CrushFile", "StreamStats", "compress_stream", "decompress_stream", "open"]

@@ -96,6 +96,7 @@ class Settings(NamedTuple):
     remove: bool = False
     plugin_from_env: bool = False
     rsyncable: bool = False
+    container: str | None = None
 
 
 def _width() -> int:
@@ -273,6 +274,9 @@ def _add_codec(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-m", "--method", "--plugin", dest="plugin", metavar="NAME",
                        help="codec plugin (default: $CRUSH_PLUGIN, else chosen automatically "
                             "for each file; see crush plugins --explain FILE)")
+    group.add_argument("-F", "--format", dest="container", metavar="FORMAT",
+                       help="write a standard format instead of .crush: gzip, bgzf or zstd "
+                            "(the suffix follows: .gz, .zst); reading detects every format")
     group.add_argument("-L", "--level", type=_level, action=_SetLevel, metavar="LEVEL",
                        help="fast, balanced, best, or with -m the plugin's native number "
                             "(default: $CRUSH_LEVEL, else the plugin's default)")
@@ -469,10 +473,10 @@ def _from_env(environ: Mapping[str, str], key: str, convert: Callable[[str], T])
         raise UsageError(f"{key}={raw!r}: {exc}") from None
 
 
-_VALUE_SHORTS: Final = frozenset("opmLTS")
+_VALUE_SHORTS: Final = frozenset("opmLTSF")
 _VALUE_LONGS: Final = frozenset({
     "--output", "--processes", "--threads", "--method", "--plugin", "--level", "--timeout",
-    "--prefer", "--suffix", "--explain", "--plot", "--runs",
+    "--prefer", "--suffix", "--explain", "--plot", "--runs", "--format",
 })
 
 
@@ -560,13 +564,14 @@ def parse(
         plot=get("plot"),
         shorthand=bool(get("shorthand")) and get("level") is not None,
         recursive=bool(get("recursive")),
-        suffix=get("suffix") or ".crush",
+        suffix=get("suffix") or _FORMAT_SUFFIX.get(get("container") or "", ".crush"),
         no_name=bool(get("no_name")),
         restore_name=bool(get("restore_name")),
         remove=bool(get("remove")),
         plugin_from_env=command == "compress" and not get("plugin")
         and _env(environ, "CRUSH_PLUGIN") is not None,
         rsyncable=bool(get("rsyncable")),
+        container=get("container") if command == "compress" else None,
     )
     _check(settings, level_from_env=get("level") is None)
     return settings
@@ -578,9 +583,12 @@ _NATIVE_NEEDS_PLUGIN: Final = (
 )
 
 
+_FORMAT_SUFFIX: Final = {"gzip": ".gz", "bgzf": ".gz", "zstd": ".zst"}
+
+
 def _check(s: Settings, *, level_from_env: bool = False) -> None:
     if (s.command == "compress" and s.plugin is None and isinstance(s.level, int)
-            and not s.shorthand):
+            and not s.shorthand and s.container is None):
         where = f"CRUSH_LEVEL={s.level}" if level_from_env else f"-L {s.level}"
         raise UsageError(f"{where} {_NATIVE_NEEDS_PLUGIN}")
     if s.command == "bench":
@@ -589,6 +597,9 @@ def _check(s: Settings, *, level_from_env: bool = False) -> None:
             raise UsageError(f"-L {native[0]} {_NATIVE_NEEDS_PLUGIN}", "crush bench")
     if s.command == "plugins" and s.explain is not None and s.name is not None:
         raise UsageError("give NAME or --explain FILE, not both", "crush plugins")
+    if s.container is not None and s.plugin is not None and not s.plugin_from_env:
+        raise UsageError(f"-F {s.container} writes a standard format with its own codec; "
+                         "drop -m (or -F to write .crush with that plugin)")
     if s.output is not None and s.stdout:
         raise UsageError("-o and -c both choose the output; give one of them")
     if s.output is not None and len(s.files) > 1:

@@ -189,14 +189,14 @@ def _plan_decompress(s: Settings, name: str, directory: files.Directory | None) 
         raise Failure("compressed data not read from a terminal; redirect the input "
                       "(crush -d < FILE.crush) or use -f to force it")
     base = os.path.basename(name)
-    suffix = s.suffix
-    named = name == files.STDIO or (base.endswith(suffix) and len(base) > len(suffix))
+    suffix, replacement = _decompress_suffix(s.suffix, base)
+    named = name == files.STDIO or bool(suffix)
     free = s.output is not None or s.stdout
     if not named and not free and not s.restore_name:
-        raise Failure(f"does not end in {suffix}, so the output has no name — unchanged; name "
+        raise Failure(f"does not end in {s.suffix}, so the output has no name — unchanged; name "
                       "it with -o PATH or write to stdout with -c")
     src = files.open_source(name, follow=s.force, removable=True, directory=directory)
-    default = lambda: name[: -len(suffix)]  # noqa: E731
+    default = lambda: name[: -len(suffix)] + replacement  # noqa: E731
     if s.restore_name and not free and src.path is not None:
         try:
             default = _stored_name(src, name, default if named else None)
@@ -205,6 +205,19 @@ def _plan_decompress(s: Settings, name: str, directory: files.Directory | None) 
             src.release()
             raise
     return _plan_output(s, src, name, default, to_terminal_ok=True)
+
+
+_FORMAT_SUFFIXES: Final = {".tgz": ".tar", ".gz": "", ".zst": "", ".xz": "", ".bz2": "",
+                            ".lz4": ""}
+"""Suffixes of the standard formats crush reads, and what replaces them (as gzip: .tgz)."""
+
+
+def _decompress_suffix(suffix: str, base: str) -> tuple[str, str]:
+    """Return the suffix *base* ends in (the -S one first) and its replacement; ("", "") if none."""
+    for end, replacement in ((suffix, ""), *_FORMAT_SUFFIXES.items()):
+        if base.endswith(end) and len(base) > len(end):
+            return end, replacement
+    return "", ""
 
 
 def _stored_name(src: files.Source, name: str,
@@ -253,6 +266,13 @@ def _stored_info(fp: Any) -> FileInfo | None:
     except (OSError, ValueError):
         return None
     try:
+        from ..formats.gzip import MAGIC
+        from ..formats.gzip import read_info
+
+        head = fp.read(4096) or b""
+        fp.seek(start)
+        if head.startswith(MAGIC):
+            return read_info(head)
         return frame.read_header(FileSource(fp, start)).info
     except CrushError:
         return None  # decompress_stream reports the damage
@@ -272,7 +292,7 @@ def _compress_work(job: _Job, token: CancelToken) -> StreamStats:
     stats = compress_stream(
         job.reader, job.target.open(), plugin=s.plugin, level=s.level, prefer=s.prefer,
         threads=s.threads, timeout=s.timeout, cancel=token, file_info=info,
-        registry=job.registry, rsyncable=s.rsyncable,
+        registry=job.registry, rsyncable=s.rsyncable, format=s.container,
     )
     job.target.finish(targets.Metadata.of(src.stat))
     return stats
@@ -419,8 +439,11 @@ def _resolve(s: Settings, registry: Registry | None, console: Console,
     try:
         if s.shorthand:
             assert isinstance(s.level, int)
-            s = s._replace(level=digit_level(s.level, s.plugin, registry), shorthand=False)
-        supervisor.run(lambda token: _check_codec(s, registry))
+            # -F: -1 .. -9 are the format's own levels, as in gzip, pigz and zstd.
+            level = s.level if s.container else digit_level(s.level, s.plugin, registry)
+            s = s._replace(level=level, shorthand=False)
+        if s.container is None:  # a standard format's level is checked as it is written
+            supervisor.run(lambda token: _check_codec(s, registry))
     except Interrupted:
         raise
     except Exception as exc:

@@ -122,6 +122,13 @@ def _frame_text(number: int, f: dict[str, Any], verbose: int) -> str:
     more = f" (+{f['blocks'] - len(shown)} more; -v shows all)" if len(shown) < f["blocks"] \
         else ""
     name = escape(f["name"]) if f["name"] is not None else "-"
+    if f["plugin_id"] < 0:  # a standard format (gzip, zstd, ...): no crush frame facts
+        return "\n".join((
+            f"  {f['plugin']} file: {f['blocks']} unit(s)",
+            f"    size: {f['original_size']:,} -> {f['compressed_size']:,} bytes "
+            f"({ratio(f['compressed_size'], f['original_size'])})",
+            f"    stored name: {name}, mtime: {f['mtime'] or '-'}",
+        ))
     return "\n".join((
         f"  frame {number}: plugin {_plugin_label(f)}, format v{f['format_version']}, "
         f"block size {f['block_size']:,}",

@@ -16,6 +16,7 @@ from typing import Final
 from . import cli
 from . import dask_csv
 from . import deflate_backends
+from . import formats
 from . import framev2
 from . import imports
 from . import latency
@@ -45,6 +46,7 @@ BENCHMARKS: Final[tuple[Benchmark, ...]] = (
     deflate_backends.BENCHMARK,
     stream.BENCHMARK,
     cli.BENCHMARK,
+    formats.BENCHMARK,
     imports.BENCHMARK,
     overhead.BENCHMARK,
     selection.BENCHMARK,
