@@ -103,8 +103,12 @@ class FormatReader(io.RawIOBase):
         return True
 
     def seekable(self) -> bool:
-        """Return whether the file can seek (backward seeks re-read it unless indexed)."""
-        return self.can_rewind
+        """Return True: forward seeks decode ahead on any input; backward ones need ``can_rewind``.
+
+        (They re-read the file unless an index knows the unit; ``CrushFile.seekable()``
+        reports ``can_rewind``.)
+        """
+        return True
 
     def readinto(self, buffer: Any) -> int:
         """Read decoded bytes into *buffer*."""

@@ -34,7 +34,7 @@ def peek_file(fp: Any) -> bytes:
     try:
         if hasattr(fp, "peek"):
             return bytes(fp.peek(HEAD)[:HEAD])
-        if fp.seekable():
+        if _can_rewind(fp):
             here = fp.tell()
             head = fp.read(HEAD) or b""
             fp.seek(here)
@@ -77,7 +77,7 @@ def head_of(fp: Any) -> tuple[Any, bytes]:
 def _can_rewind(fp: Any) -> bool:
     try:
         return hasattr(fp, "peek") or bool(fp.seekable())
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # a file object without seekable()
         return False
 
 
