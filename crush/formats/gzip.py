@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING
 from typing import Final
 from typing import final
@@ -27,6 +28,7 @@ from .contract import Unit
 
 if TYPE_CHECKING:
     from ..contract import Buffer
+    from ..plugins.deflate import DeflatePlugin
     from .contract import Budget
     from .index import BlockIndex
     from .source import Input
@@ -137,11 +139,22 @@ def _member_header(level: int, info: FileInfo | None, size_field: bytes) -> byte
 
 
 def deflate(block: Buffer, level: int) -> bytes:
-    """Return *block* as raw DEFLATE at zlib *level*, with the fastest zlib at hand."""
-    from zlib_ng import zlib_ng
+    """Return *block* as raw DEFLATE at *level* (0-9) with the deflate plugin's backends.
 
-    co = zlib_ng.compressobj(level, zlib_ng.DEFLATED, -15)
-    return bytes(co.compress(block) + co.flush())
+    The same level map as ``crush -m deflate`` (ISA-L for 1, libdeflate for
+    2-9, zlib-ng or zlib where those are missing; see
+    :data:`crush.plugins.deflate.LEVELS`), so ``-F gzip`` is as fast as
+    crush's own deflate frames.
+    """
+    backend, native = _deflater().backend_for(level)
+    return bytes(backend.compress(block, native))
+
+
+@cache
+def _deflater() -> DeflatePlugin:
+    from ..plugins.deflate import DeflatePlugin
+
+    return DeflatePlugin()
 
 
 def crc32(block: Buffer) -> int:
