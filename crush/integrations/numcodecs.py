@@ -13,10 +13,10 @@ from typing import Final
 
 from numcodecs.abc import Codec
 from numcodecs.compat import ensure_contiguous_ndarray
-from numcodecs.compat import ndarray_copy
 
 from ..api import compress
 from ..api import decompress
+from ..api import decompress_into
 from ..errors import ConfigError
 from ..options import check_block_size
 from ..options import options
@@ -79,17 +79,13 @@ class Crush(Codec):  # type: ignore[misc]  # numcodecs is untyped
         if out is None:
             return decompress(data, threads=self.threads)
         target = ensure_contiguous_ndarray(out)
-        # DECODE-INTO: the one place to switch once crush.decompress_into
-        # exists (it writes the blocks straight into *target*):
-        #     written = decompress_into(data, target, threads=self.threads)
-        #     if written != target.nbytes: raise ConfigError(...)
-        #     return out
-        # Until then this decodes to bytes and copies once.
-        content = decompress(data, max_output_size=target.nbytes, threads=self.threads)
-        if len(content) != target.nbytes:
+        # Each block is decoded straight into *out*'s memory (no copy where
+        # the plugin supports it); content larger than *out* is refused first.
+        written = decompress_into(data, target, threads=self.threads)
+        if written != target.nbytes:
             raise ConfigError(f"out holds {target.nbytes} bytes but the content is "
-                              f"{len(content)}; pass an out of the content's size")
-        return ndarray_copy(content, out)
+                              f"{written}; pass an out of the content's size")
+        return out
 
     def get_config(self) -> dict[str, Any]:
         """Return the JSON-able configuration (``id`` plus the four options)."""
