@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
+from typing import Any
 from typing import Final
 from typing import final
 
@@ -48,6 +49,18 @@ _U32: Final = struct.Struct("<I")
 _TRAILER: Final = struct.Struct("<II")  # crc32, isize
 
 
+@cache
+def _inflater() -> Any:
+    """Return the fastest installed zlib-compatible module: ISA-L's inflate, else zlib-ng's."""
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a dependency; vendored copies may lack it
+        from zlib_ng import zlib_ng
+
+        return zlib_ng
+    return isal_zlib
+
+
 @final
 class ZlibMember:
     """zlib's gzip decoder with the ``needs_input`` of the other decompressors."""
@@ -55,9 +68,7 @@ class ZlibMember:
     __slots__ = ("_d", "_tail")
 
     def __init__(self) -> None:
-        from zlib_ng import zlib_ng
-
-        self._d = zlib_ng.decompressobj(31)
+        self._d = _inflater().decompressobj(31)
         self._tail = b""
 
     @property
