@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import apt_packages
 import pytest
 from test_cli_helpers import command
 from test_cli_helpers import env
@@ -30,9 +31,8 @@ import crush
 def pigz() -> str:
     """Return the pigz executable, installing it with apt when missing."""
     found = shutil.which("pigz")
-    if found is None and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "pigz"], capture_output=True, check=False,
-                       timeout=600)
+    if found is None:
+        apt_packages.install("pigz")
         found = shutil.which("pigz")
     if found is None:
         pytest.skip("pigz is not installed and apt-get could not install it")

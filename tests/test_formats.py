@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import apt_packages
 import pytest
 import zstandard
 from hypothesis import given
@@ -37,9 +38,8 @@ def tools() -> dict[str, str | None]:
     """Return every CLI by name, installing missing ones with apt (None when that fails)."""
     found = {name: shutil.which(name) for name in PACKAGES}
     missing = sorted({PACKAGES[n] for n, path in found.items() if path is None})
-    if missing and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", *missing], capture_output=True,
-                       check=False, timeout=600)
+    if missing:
+        apt_packages.install(*missing)
         found = {name: shutil.which(name) for name in PACKAGES}
     return found
 
