@@ -441,3 +441,21 @@ def busy_percent(found: dict[str, float]) -> float | None:
     """Return the other-process CPU share from :func:`busy_meter` in percent."""
     share = found.get("other_processes")
     return None if share is None else 100 * share
+
+
+def run_alone(prog: str, doc: str | None, benches: Sequence[Benchmark], quick_help: str,
+              argv: list[str] | None) -> int:
+    """Run *benches* from their own module's ``main`` and print their tables (``--quick``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog,
+                                     description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args(argv)
+    for bench in benches:
+        ctx = Context(quick=args.quick, workdir=Path("."))
+        print(f"## {bench.title}\n\n{table(bench.run(ctx))}")
+        for text in ctx.notes:
+            print(f"\n- {text}")
+        print()
+    return 0

@@ -25,7 +25,6 @@ Run alone with ``python -m tools.bench.regret [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 import math
@@ -47,7 +46,7 @@ from .common import Benchmark
 from .common import Context
 from .common import Row
 from .common import median
-from .common import table
+from .common import run_alone
 
 MEAN_GOAL: Final = 0.05
 WORST_GOAL: Final = 0.15
@@ -265,17 +264,8 @@ COST_BENCHMARK: Final = Benchmark(
 
 def main(argv: list[str] | None = None) -> int:
     """Run both benchmarks alone and print their tables."""
-    parser = argparse.ArgumentParser(prog="python -m tools.bench.regret",
-                                     description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="1 MiB files, fewer calls")
-    args = parser.parse_args(argv)
-    for bench in (BENCHMARK, COST_BENCHMARK):
-        ctx = Context(quick=args.quick, workdir=Path("."))
-        print(f"## {bench.title}\n\n{table(bench.run(ctx))}")
-        for text in ctx.notes:
-            print(f"\n- {text}")
-        print()
-    return 0
+    return run_alone("python -m tools.bench.regret", __doc__, (BENCHMARK, COST_BENCHMARK),
+                     "1 MiB files, fewer calls", argv)
 
 
 if __name__ == "__main__":

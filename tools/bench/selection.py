@@ -32,14 +32,12 @@ Run alone with ``python -m tools.bench.selection [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import gzip
 import pstats
 import random
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Final
 
 import crush
@@ -57,7 +55,7 @@ from .common import interleaved_ns
 from .common import median
 from .common import percentile
 from .common import reps_for
-from .common import table
+from .common import run_alone
 from .common import text_sample
 from .common import wall
 
@@ -256,17 +254,8 @@ RANDOM_BENCHMARK: Final = Benchmark(name="random", title=RANDOM_TITLE, goal=RAND
 
 def main(argv: list[str] | None = None) -> int:
     """Run both benchmarks alone and print their tables."""
-    parser = argparse.ArgumentParser(prog="python -m tools.bench.selection",
-                                     description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="fewer calls")
-    args = parser.parse_args(argv)
-    for bench in (BENCHMARK, RANDOM_BENCHMARK):
-        ctx = Context(quick=args.quick, workdir=Path("."))
-        print(f"## {bench.title}\n\n{table(bench.run(ctx))}")
-        for text in ctx.notes:
-            print(f"\n- {text}")
-        print()
-    return 0
+    return run_alone("python -m tools.bench.selection", __doc__,
+                     (BENCHMARK, RANDOM_BENCHMARK), "fewer calls", argv)
 
 
 if __name__ == "__main__":
