@@ -514,10 +514,10 @@ def inspect(data: Buffer | BinaryIO, /, *, registry: Registry | None = None) -> 
     else:
         source = _view(data, "inspect()")
         head = bytes(source[:8])
-    if _sniff(head) is not None:
+    fmt = _sniff(head)
+    if fmt is not None:
         fp = source if hasattr(source, "read") else io.BytesIO(source)
-        formatted = _format_report(fp, reg)
-        return Report((formatted,) if formatted is not None else ())
+        return Report((_format_report(fp, head, fmt, reg),))
     return Report(tuple(_index_report(found, reg, None)
                         for found in seektable.read_index(source).frames))
 
@@ -535,15 +535,10 @@ def _head_of(fp: BinaryIO) -> tuple[BinaryIO, bytes]:
     return run.head_of(fp)
 
 
-def _format_report(fp: BinaryIO, registry: Registry) -> FrameReport | None:
-    """Return the report of a standard-format file (None for crush frames)."""
-    from .formats import run
+def _format_report(fp: BinaryIO, head: bytes, fmt: Format, registry: Registry) -> FrameReport:
+    """Return the report of *fp*, a file in standard format *fmt* starting with *head*."""
     from .formats.report import summarize
 
-    fp, head = run.head_of(fp)
-    fmt = run.sniff(head)
-    if fmt is None:
-        return None
     found = summarize(fp, head, fmt, options(registry, None, None, None))
     return FrameReport(
         plugin=fmt.name, plugin_id=-1, version=0, block_size=0, blocks=found.units,
@@ -621,9 +616,9 @@ def inspect_stream(
     """
     reg = options(registry, 1, None, None).registry
     fp, head = _head_of(fp)
-    if _sniff(head) is not None:
-        formatted = _format_report(fp, reg)
-        return iter((formatted,) if formatted is not None else ())
+    fmt = _sniff(head)
+    if fmt is not None:
+        return iter((_format_report(fp, head, fmt, reg),))
     if _seekable(fp):
         start = fp.tell()
         try:
