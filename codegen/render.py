@@ -52,7 +52,10 @@ _RESERVED: Final = frozenset(
         "BY_ID",
         "THROUGHPUT",
         "RATIO",
-        "FORMATS",
+        "formats",
+        "cache",
+        "TYPE_CHECKING",
+        "Format",
     }
 )
 
@@ -86,13 +89,17 @@ def render(
         taken.add(imp.local_name)
         imports.append(imp)
         rows.append({"local_name": imp.local_name, "index": index, "resolved": plugin})
+    # The formats are imported inside formats(), on first use: a run that
+    # reads or writes crush frames only never pays for them.
     format_rows = []
+    format_imports = []
     for fmt in config.formats:
         imp = plugin_import(fmt.module, fmt.class_name, None, root=root)
-        imports.append(imp)
+        format_imports.append(imp)
         format_rows.append(imp.local_name)
     if format_rows:
-        imports.append(Import(Section.LOCAL_FOLDER, ".formats.contract", "Format"))
+        imports.append(Import(Section.STANDARD_LIBRARY, "functools", "cache"))
+        imports.append(Import(Section.STANDARD_LIBRARY, "typing", "TYPE_CHECKING"))
     entries = [p.entry for p in plugins]
     context = {
         "source": source,
@@ -102,6 +109,7 @@ def render(
         "import_groups": import_groups(imports),
         "plugins": rows,
         "formats": format_rows,
+        "format_import_groups": import_groups(format_imports),
         "default": config.default,
         "default_timeout": config.timeout,
         "timeouts": [(e.name, e.timeout) for e in entries if e.timeout is not None],

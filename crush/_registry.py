@@ -10,18 +10,13 @@ regenerate rather than changing this one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from typing import Final
 from typing import Literal
 
 from .contract import Plugin
-from .formats.bgzf import BgzfFormat
-from .formats.bz2 import Bz2Format
-from .formats.contract import Format
-from .formats.gzip import GzipFormat
-from .formats.lz4 import Lz4Format
-from .formats.xz import XzFormat
-from .formats.zstd import ZstdFormat
 from .plugins.brotli import BrotliPlugin
 from .plugins.bz2 import Bz2Plugin
 from .plugins.deflate import DeflatePlugin
@@ -29,6 +24,9 @@ from .plugins.lz4 import Lz4Plugin
 from .plugins.lzma import LzmaPlugin
 from .plugins.store import StorePlugin
 from .plugins.zstd import ZstdPlugin
+
+if TYPE_CHECKING:
+    from .formats.contract import Format
 
 PLUGINS: Final[tuple[Plugin, ...]] = (
     DeflatePlugin(),
@@ -118,12 +116,25 @@ RATIO: Final[Mapping[str, float]] = MappingProxyType(
 )
 """Calibrated compressed/original ratios that override a plugin's own ``metadata.ratio``."""
 
-FORMATS: Final[tuple[Format, ...]] = (
-    GzipFormat(),
-    BgzfFormat(),
-    ZstdFormat(),
-    XzFormat(),
-    Bz2Format(),
-    Lz4Format(),
-)
-"""Every compiled-in container format besides the crush frame, in plugins.toml order."""
+
+@cache
+def formats() -> tuple[Format, ...]:
+    """Return every compiled-in container format besides the crush frame, in plugins.toml order.
+
+    They are imported on first use: reading or writing crush frames never needs them.
+    """
+    from .formats.bgzf import BgzfFormat
+    from .formats.bz2 import Bz2Format
+    from .formats.gzip import GzipFormat
+    from .formats.lz4 import Lz4Format
+    from .formats.xz import XzFormat
+    from .formats.zstd import ZstdFormat
+
+    return (
+        GzipFormat(),
+        BgzfFormat(),
+        ZstdFormat(),
+        XzFormat(),
+        Bz2Format(),
+        Lz4Format(),
+    )

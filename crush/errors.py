@@ -10,16 +10,38 @@ Decoding untrusted bytes raises only these.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+_sinks: list[Callable[[str], object]] = []
+
 
 def warn(message: str, *args: object) -> None:
-    """Log a warning on the ``crush`` logger.
+    """Log a warning on the ``crush`` logger (or hand it to the innermost :func:`warnings_to`).
 
     logging is imported on first use: it costs milliseconds that ``import
-    crush`` should not pay for warnings that are rarely logged.
+    crush`` and every CLI run should not pay for warnings rarely logged.
     """
+    if _sinks:
+        _sinks[-1](message % args if args else message)
+        return
     import logging
 
     logging.getLogger("crush").warning(message, *args)
+
+
+def warnings_to(sink: Callable[[str], object]) -> Callable[[], None]:
+    """Send crush's warnings to *sink* instead of logging until the returned function is called.
+
+    The command line uses it to print them as ``crush: WARNING:`` lines
+    without importing logging; the calls nest.
+    """
+    _sinks.append(sink)
+
+    def restore() -> None:
+        if sink in _sinks:
+            _sinks.remove(sink)
+
+    return restore
 
 
 class CrushError(Exception):

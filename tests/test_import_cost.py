@@ -104,3 +104,56 @@ def test_codec_is_imported_on_first_use() -> None:
     assert out["before"] is False
     assert out["after"] is True, "compressing with zstd did not import zstandard"
     assert out["others"] == [], f"using zstd also imported {out['others']}"
+
+
+# What a command line run must not load before it has work to do (the
+# library's file API, the engine, the codecs), and what none of its plain
+# compress/decompress runs need at all. Each costs start-up time a CLI user
+# pays on every file (see ``python -m tools.bench.processes``).
+CLI_NEVER = ("dataclasses", "logging", "traceback", "inspect", "crush.formats.bgzf",
+             "crush.formats.gzip", "brotli")
+
+
+def test_import_crush_loads_only_the_errors() -> None:
+    out = _run(
+        """
+        import json, sys
+        import crush
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith("crush"))))
+        """
+    )
+    assert out == ["crush", "crush._version", "crush.errors"], out  # type: ignore[comparison-overlap]
+
+
+def test_public_names_load_on_first_use() -> None:
+    out = _run(
+        """
+        import json, sys
+        import crush
+        names = sorted(crush.__all__)
+        missing = [n for n in names if getattr(crush, n, None) is None]
+        print(json.dumps({"missing": missing, "dir": sorted(set(names) - set(dir(crush)))}))
+        """
+    )
+    assert out == {"missing": [], "dir": []}
+
+
+def test_cli_runs_load_nothing_they_do_not_need(tmp_path: Path) -> None:
+    src = tmp_path / "data"
+    src.write_bytes(b"crush " * 50000)
+    out = _run(
+        f"""
+        import json, sys
+        from crush.cli import main
+        never = {CLI_NEVER!r}
+        statuses = [main(["--version"])]
+        version_loaded = sorted(m for m in sys.modules if m.startswith("crush."))
+        statuses.append(main(["-k", "-m", "zstd", {str(src)!r}]))
+        statuses.append(main(["-t", {str(src) + ".crush"!r}]))
+        print(json.dumps({{"statuses": statuses, "version": version_loaded,
+                           "loaded": [m for m in never if m in sys.modules]}}))
+        """
+    )
+    assert out["statuses"] == [0, 0, 0]
+    assert out["version"] == ["crush._version", "crush.cli", "crush.errors"], out["version"]
+    assert out["loaded"] == [], f"a compress and a test run loaded {out['loaded']}"

@@ -81,12 +81,12 @@ def _main(args: list[str], registry: Registry | None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
 
     from .messages import Console
-    from .messages import setup_logging
+    from .messages import capture_warnings
     from .signals import Interrupted
     from .signals import Supervisor
 
     console = Console(quiet=settings.quiet, verbose=settings.verbose)
-    setup_logging(quiet=settings.quiet, verbose=settings.verbose)
+    release_warnings = capture_warnings(quiet=settings.quiet)
     supervisor = Supervisor()
     supervisor.install()
     try:
@@ -118,6 +118,7 @@ def _main(args: list[str], registry: Registry | None) -> int:
         console.error(None, "Operation cancelled", exc.exit_status)
     finally:
         supervisor.restore()
+        release_warnings()
     if supervisor.abandoned:
         # A helper thread is stuck in C code: do not wait for it at exit.
         sys.stderr.flush()

@@ -22,8 +22,6 @@ from typing import NamedTuple
 from typing import NoReturn
 from typing import TypeVar
 
-from ..execution import MAX_THREADS
-
 COMMANDS: Final = ("compress", "decompress", "test", "inspect", "plugins", "bench")
 """The sub-commands, in the order ``--help`` lists them."""
 
@@ -218,6 +216,8 @@ def _suffix(text: str) -> str:
 
 
 def _threads(text: str) -> int:
+    from ..execution import MAX_THREADS  # the engine loads only when a command runs
+
     try:
         value = int(text)
     except ValueError:

@@ -19,10 +19,10 @@ import os
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
+from typing import NamedTuple
 
 from . import files
 from . import targets
@@ -49,8 +49,7 @@ if TYPE_CHECKING:
 SUFFIX: Final = ".crush"
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(NamedTuple):
     """What one file's operation did: names, byte counts, plugin, seconds.
 
     ``head`` is the input's first bytes when the plugin was chosen
@@ -109,8 +108,7 @@ class _NullSink(io.RawIOBase):
         return len(memoryview(data).cast("B"))
 
 
-@dataclass(slots=True)
-class _Job:
+class _Job(NamedTuple):
     """Everything the helper thread needs for one file."""
 
     settings: Settings

@@ -24,7 +24,6 @@ import io
 import os
 import stat
 import sys
-from dataclasses import dataclass
 from typing import Any
 from typing import Final
 
@@ -42,7 +41,6 @@ DIR_FDS: Final = os.open in os.supports_dir_fd and os.unlink in os.supports_dir_
 """True where names can be resolved relative to a directory descriptor (not Windows)."""
 
 
-@dataclass(slots=True)
 class Directory:
     """A directory opened once, so names inside it are resolved against the same directory.
 
@@ -51,8 +49,14 @@ class Directory:
     :meth:`close`. Not thread-safe.
     """
 
-    where: str
-    fd: int | None
+    __slots__ = ("fd", "where")
+
+    def __init__(self, where: str, fd: int | None) -> None:
+        self.where = where
+        self.fd = fd
+
+    def __repr__(self) -> str:
+        return f"Directory({self.where!r}, {self.fd!r})"
 
     @classmethod
     def open(cls, where: str) -> Directory:
@@ -97,7 +101,6 @@ class Directory:
             self.where = ""
 
 
-@dataclass(slots=True)
 class Source:
     """An opened input: a regular file (``stat`` set) or stdin.
 
@@ -105,12 +108,19 @@ class Source:
     ``directory`` and ``base`` locate a named input for its removal.
     """
 
-    name: str
-    path: str | None
-    fp: Any
-    stat: os.stat_result | None
-    directory: Directory | None = None
-    base: str = ""
+    __slots__ = ("base", "directory", "fp", "name", "path", "stat")
+
+    def __init__(self, name: str, path: str | None, fp: Any, stat: os.stat_result | None, *,
+                 directory: Directory | None = None, base: str = "") -> None:
+        self.name = name
+        self.path = path
+        self.fp = fp
+        self.stat = stat
+        self.directory = directory
+        self.base = base
+
+    def __repr__(self) -> str:
+        return f"Source({self.name!r}, {self.path!r})"
 
     @property
     def size(self) -> int | None:
@@ -232,7 +242,7 @@ def open_source(path: str, *, follow: bool, special: bool = False,
         raise
     if not removable:
         directory.close()
-    return Source(path, path, fp, st if regular else None, directory, base)
+    return Source(path, path, fp, st if regular else None, directory=directory, base=base)
 
 
 class _FifoReader(io.RawIOBase):

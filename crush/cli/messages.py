@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Final
 
@@ -156,6 +155,8 @@ class Console:
         """Report *exc* for *name* (a file, ``stdin``...) and return its exit status."""
         status, text = explain(exc)
         if self.verbose > 1:
+            import traceback
+
             traceback.print_exception(exc, file=sys.stderr)
         self.error(name, text, status)
         return status
@@ -167,20 +168,18 @@ class Console:
         self.status = max(self.status, status)
 
 
-def setup_logging(*, quiet: bool, verbose: int) -> None:
-    """Show crush's own warnings (a plugin fallback, an abandoned worker) as ``crush:`` lines."""
-    import logging
+def capture_warnings(*, quiet: bool) -> Callable[[], None]:
+    """Print crush's own warnings (a plugin fallback, an abandoned worker) as ``crush:`` lines.
 
-    logger = logging.getLogger("crush")
-    if any(getattr(h, "_crush_cli", False) for h in logger.handlers):
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("crush: %(levelname)s: %(message)s"))
-    handler._crush_cli = True  # type: ignore[attr-defined]  # marks our own handler
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose > 1 else
-                    logging.INFO if verbose else logging.WARNING)
+    Returns the function that hands them back to logging. ``-q`` hides them.
+    """
+    from ..errors import warnings_to
+
+    def show(text: str) -> None:
+        if not quiet:
+            print(f"crush: WARNING: {text}", file=sys.stderr, flush=True)
+
+    return warnings_to(show)
 
 
 def size(n: float) -> str:

@@ -25,9 +25,9 @@ import os
 import stat
 import sys
 import time
-from dataclasses import dataclass
 from typing import IO
 from typing import Final
+from typing import NamedTuple
 
 from .files import O_CLOEXEC
 from .files import O_NOCTTY
@@ -45,8 +45,7 @@ _NO_HARD_LINKS: Final = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Metadata:
+class Metadata(NamedTuple):
     """What an output file gets before it becomes visible (each field optional)."""
 
     mode: int | None = None

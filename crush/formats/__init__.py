@@ -8,6 +8,6 @@ write or read. One small pure module per format (``gzip``, ``bgzf``,
 :mod:`.encode` run every format the same way (independent units on the
 worker pool, in order; anything else as one bounded stream), and
 :mod:`.detect` picks a format by magic bytes only, from the formats
-``plugins.toml`` compiles in (``crush._registry.FORMATS``). The crush frame
+``plugins.toml`` compiles in (``crush._registry.formats()``). The crush frame
 itself is always compiled in and stays in :mod:`crush.frame`.
 """
