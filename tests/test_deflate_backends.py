@@ -67,7 +67,7 @@ def test_stdlib_zlib_alone_round_trips_through_the_engine() -> None:
     assert DeflatePlugin(backend="zlib").decoder().name == "zlib"
 
 
-@pytest.mark.parametrize("forced", ["zlib", "zlib-ng", "isal"])
+@pytest.mark.parametrize("forced", ["zlib", "zlib-ng", "isal", "libdeflate"])
 def test_forced_decoders_refuse_bytes_after_the_stream(forced: str) -> None:
     plugin = DeflatePlugin(backend=forced)
     token = crush.CancelToken()
@@ -84,7 +84,38 @@ def test_the_presets_use_the_measured_backends() -> None:
     assert plugin.backend_for(meta.fast) == (deflate.backend("isal"), 1)
     assert plugin.backend_for(meta.balanced) == (deflate.backend("libdeflate"), 6)
     assert plugin.backend_for(meta.best) == (deflate.backend("libdeflate"), 10)
-    assert plugin.decoder().name == "isal"
+    assert plugin.decoder().name == "libdeflate"
+    assert plugin.decoder().decompress_into is not None  # through libdeflate's C entry point
+
+
+def test_libdeflate_decodes_into_a_buffer_and_refuses_every_mismatch() -> None:
+    plugin = DeflatePlugin(backend="libdeflate")
+    token = crush.CancelToken()
+    data = b"the quick brown fox " * 5000
+    block = plugin.compress(data, 6, token)
+    out = bytearray(len(data))
+    assert plugin.decompress_into(memoryview(block), memoryview(out), token) == len(data)
+    assert out == data
+    for bad, size in ((block + b"\x00", len(data)), (block[:-1], len(data)),
+                      (block, len(data) - 1), (block, len(data) + 1), (b"\xff" * 50, 10)):
+        with pytest.raises(ValueError, match="damaged or does not end"):
+            plugin.decompress_into(bad, memoryview(bytearray(size)), token)
+    with pytest.raises((BufferError, TypeError)):
+        plugin.decompress_into(block, memoryview(bytes(len(data))), token)  # read-only
+    assert plugin.decompress(deflate.backend("zlib").compress(b"", 6), 0, token) == b""
+
+
+def test_libdeflate_decoders_are_per_thread() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    plugin = DeflatePlugin(backend="libdeflate")
+    token = crush.CancelToken()
+    blocks = [bytes([i]) * 3000 + bytes(range(256)) * (i + 1) for i in range(64)]
+    packed = [plugin.compress(b, 6, token) for b in blocks]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda i: plugin.decompress(packed[i], len(blocks[i]), token),
+                            range(64)))
+    assert got == blocks
 
 
 def test_unknown_backend_and_level_are_refused() -> None:

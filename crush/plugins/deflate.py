@@ -35,7 +35,8 @@ class Backend(NamedTuple):
     """One raw DEFLATE implementation: its own level range, compress and decompress.
 
     ``decompress(data, size)`` returns exactly *size* bytes or raises;
-    ``exact_end`` says whether it also refuses bytes after the stream.
+    ``exact_end`` says whether it also refuses bytes after the stream;
+    ``decompress_into(data, out)``, where offered, fills *out* exactly.
     """
 
     name: str
@@ -43,6 +44,7 @@ class Backend(NamedTuple):
     compress: Callable[[Buffer, int], bytes]
     decompress: Callable[[Buffer, int], bytes]
     exact_end: bool
+    decompress_into: Callable[[Buffer, memoryview], int] | None = None
 
 
 def _zlib_style(name: str, module: Any) -> Backend:
@@ -110,6 +112,13 @@ def _libdeflate() -> Backend | None:
     def compress(data: Buffer, level: int) -> bytes:
         return bytes(deflate.deflate_compress(data, level))
 
+    from ._libdeflate import load
+
+    decoder = load()
+    if decoder is not None:
+        return Backend("libdeflate", range(1, 13), compress, decoder.decompress,
+                       exact_end=True, decompress_into=decoder.decompress_into)
+
     def decompress(data: Buffer, size: int) -> bytes:
         # The binding decodes into exactly *size* bytes and fails otherwise,
         # but ignores bytes after the stream (hence exact_end=False).
@@ -158,14 +167,17 @@ is the fallback that is always there. With a backend forced, a level uses
 that backend's entry in its row, else the nearest level the backend has.
 """
 
-DECODERS: Final = ("isal", "zlib-ng", "zlib")
-"""Decoders in order of preference: all check that the stream ends with the block.
+DECODERS: Final = ("libdeflate", "isal", "zlib-ng", "zlib")
+"""Decoders in order of preference; only those that refuse bytes after the stream serve.
 
 Measured on 1 MiB blocks, one thread, CPU time (MB/s on libdeflate-6 /
 ISA-L-1 / libdeflate-10 output): ISA-L 833-853 / 714-717 / 980-993,
-zlib-ng 580-707 / 589-612 / 746-769, zlib about 400. libdeflate's binding
-(753-909 / 760-774 / 947-985) is left out: it cannot report bytes after
-the stream, which a decoder must refuse.
+zlib-ng 580-707 / 589-612 / 746-769, zlib about 400, libdeflate's binding
+753-909 / 760-774 / 947-985. That binding returns a fresh buffer and
+cannot report bytes after the stream, so libdeflate serves through its C
+entry point instead (:mod:`._libdeflate`), which can and decodes straight
+into a reused buffer (64 MiB of libdeflate-6 blocks into one reused 1 MiB
+buffer: 78 ms through the binding, see ``--only deflate`` for this machine).
 """
 
 _lock = threading.Lock()
@@ -251,7 +263,8 @@ class DeflatePlugin:
             if self._forced is not None:
                 self._decoder = self._forced_backend()
             else:
-                self._decoder = next(b for b in map(backend, DECODERS) if b is not None)
+                self._decoder = next(b for b in map(backend, DECODERS)
+                                     if b is not None and b.exact_end)
         return self._decoder
 
     def compress(self, data: Buffer, level: int, cancel: CancelToken) -> bytes:
@@ -262,6 +275,14 @@ class DeflatePlugin:
     def decompress(self, data: Buffer, size: int, cancel: CancelToken) -> bytes:
         """Return the *size* bytes a raw DEFLATE stream decodes to."""
         return check_size(self.name, self.decoder().decompress(data, size), size)
+
+    def decompress_into(self, data: Buffer, out: memoryview, cancel: CancelToken) -> int:
+        """Decode one raw DEFLATE stream straight into *out* (libdeflate; else decode and copy)."""
+        decoder = self.decoder()
+        if decoder.decompress_into is not None:
+            return decoder.decompress_into(data, out)
+        out[:] = self.decompress(data, len(out), cancel)
+        return len(out)
 
     def detect(self, header: bytes) -> bool:
         """Accept any input: deflate is general-purpose."""
