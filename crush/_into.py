@@ -56,6 +56,11 @@ def content_size(view: memoryview) -> int | None:
         return None
 
 
+def decodes_into(op: _Operation, record: frame.BlockRecord) -> bool:
+    """Return True if *record* decodes straight into a buffer (else via bytes and a copy)."""
+    return not (record.raw or op.isolated) and hasattr(op.plugin, "decompress_into")
+
+
 def block_job(
     op: _Operation, record: frame.BlockRecord, target: memoryview,
     decode: Callable[[], Block],
@@ -66,7 +71,7 @@ def block_job(
     raw blocks, plugins without ``decompress_into`` and isolated plugins,
     whose output comes from another process anyway.
     """
-    into = None if record.raw or op.isolated else getattr(op.plugin, "decompress_into", None)
+    into = getattr(op.plugin, "decompress_into", None) if decodes_into(op, record) else None
 
     def copy() -> Block:
         raw, crc, out = decode()

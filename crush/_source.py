@@ -27,6 +27,37 @@ def read_full(fp: Any, n: int) -> bytes:
     return b"".join(parts)
 
 
+def readinto_full(fp: Any, buffer: bytearray) -> int:
+    """Fill *buffer* from *fp* (``readinto`` where it has one); return the bytes read.
+
+    Fewer than ``len(buffer)`` only at the end of *fp*. A file object whose
+    ``readinto`` is missing or not implemented is read with ``read``.
+    """
+    readinto = getattr(fp, "readinto", None)
+    view = memoryview(buffer)
+    got = 0
+    try:
+        while got < len(buffer):
+            if readinto is None:
+                chunk = fp.read(len(buffer) - got)
+                if not chunk:
+                    break
+                view[got : got + len(chunk)] = chunk
+                got += len(chunk)
+                continue
+            try:
+                n = readinto(view[got:])
+            except NotImplementedError:  # io.RawIOBase subclasses that only define read()
+                readinto = None
+                continue
+            if not n:
+                break
+            got += n
+    finally:
+        view.release()
+    return got
+
+
 class FileSource:
     """A :class:`~crush.frame.Source` over a binary file object.
 

@@ -9,6 +9,7 @@ the streaming reader alike. There is no second implementation of framing.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Generator
 from collections.abc import Iterator
@@ -285,6 +286,15 @@ class Compressor:
         op.runner.submit(_compress_job(op, self._level, block))
         return out
 
+    @property
+    def pending(self) -> int:
+        """Blocks fed whose frame bytes have not been returned yet.
+
+        The others are done with: a caller that reuses block buffers may
+        refill them once the bytes returned with them are written.
+        """
+        return len(self._inflight)
+
     def drain(self) -> list[Buffer]:
         """Wait for every block in flight and return their frame bytes."""
         out: list[Buffer] = []
@@ -437,7 +447,11 @@ class FrameDecoder:
     are read and decoded ahead of the consumer. Concatenated frames decode as
     one stream. With *into* (a writable byte view exactly the content's
     size, see :mod:`crush._into`) each block is decoded into its slice of it
-    and iterating yields empty blocks. *resume* starts in the middle of a frame, at a block a
+    and iterating yields empty blocks. With *reuse*, blocks of plugins that
+    decode into a buffer are decoded into a few block-sized buffers used over
+    and over (no fresh memory, so no page faults, per block): each yielded
+    block is then a view valid only until the next is taken, as the
+    ``write(b)`` of a file object needs. *resume* starts in the middle of a frame, at a block a
     previous decoder reported to *on_block* (called as each block record is
     read); *source* must then be positioned at that block's record. Not
     thread-safe.
@@ -453,6 +467,7 @@ class FrameDecoder:
         resume: BlockStart | None = None,
         on_block: Callable[[BlockStart], object] | None = None,
         into: memoryview | None = None,
+        reuse: bool = False,
     ) -> None:
         if max_output_size is not None and (
             isinstance(max_output_size, bool) or not isinstance(max_output_size, int)
@@ -466,6 +481,9 @@ class FrameDecoder:
         self._resume = resume
         self._on_block = on_block
         self._into = into
+        self._reuse = reuse and into is None
+        self._spare: list[bytearray] = []
+        self._lent: bytearray | None = None
         self._op: _Operation | None = None
         self._offset = resume.content_offset if resume else 0
         self.produced = 0
@@ -514,8 +532,11 @@ class FrameDecoder:
         threads = self._opts.threads
         end: frame.EndRecord | None = None
         failure: CrushError | None = None
+        # The reused buffer (and content size) of each block in flight, in order.
+        buffers: deque[tuple[bytearray, int] | None] = deque()
         try:
             while True:
+                self._give_back()  # the consumer is done with the block lent last
                 while end is None and failure is None and len(runner) < threads:
                     try:
                         record = _read_record(self._src, header, tally)
@@ -540,11 +561,13 @@ class FrameDecoder:
                     # the stored CRCs chain into the content CRC.
                     total += record.size
                     crc = _chain(crc, record)
-                    runner.submit(self._job(op, record, start))
+                    job, buffer = self._job(op, record, start)
+                    buffers.append(buffer)
+                    runner.submit(job)
                     del record  # the job owns the payload now and drops it once decoded
                 if not len(runner):
                     break
-                yield runner.take()[2]
+                yield self._next_block(runner, buffers)
             if failure is not None:
                 raise failure
         finally:
@@ -558,11 +581,40 @@ class FrameDecoder:
                 offset=end.offset,
             )
 
-    def _job(self, op: _Operation, record: frame.BlockRecord, start: int) -> Callable[[], Block]:
+    def _job(self, op: _Operation, record: frame.BlockRecord, start: int
+             ) -> tuple[Callable[[], Block], tuple[bytearray, int] | None]:
         job = _decompress_job(op, record)
-        if self._into is None:
-            return job
-        return _into.block_job(op, record, self._into[start : start + record.size], job)
+        if self._into is not None:
+            target = self._into[start : start + record.size]
+            return _into.block_job(op, record, target, job), None
+        if not self._reuse or not _into.decodes_into(op, record):
+            return job, None
+        buffer = self._buffer(record.size)
+        return _into.block_job(op, record, memoryview(buffer)[: record.size], job), (
+            buffer, record.size)
+
+    def _give_back(self) -> None:
+        if self._lent is not None:
+            self._spare.append(self._lent)
+            self._lent = None
+
+    def _next_block(self, runner: Runner[Block],
+                    buffers: deque[tuple[bytearray, int] | None]) -> Buffer:
+        block = runner.take()[2]
+        reused = buffers.popleft()
+        if reused is None:
+            return block
+        self._lent = reused[0]
+        return memoryview(reused[0])[: reused[1]]
+
+    def _buffer(self, size: int) -> bytearray:
+        # Blocks of a frame share one size (the last may be smaller), so the
+        # spare buffers nearly always fit; at most threads + 1 ever exist.
+        while self._spare:
+            buffer = self._spare.pop()
+            if len(buffer) >= size:
+                return buffer
+        return bytearray(size)
 
     def _account(self, size: int) -> None:
         if self._limit is not None and self.produced + size > self._limit:

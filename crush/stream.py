@@ -24,6 +24,7 @@ import os
 import sys
 import time
 import weakref
+from collections import deque
 from collections.abc import Generator
 from collections.abc import Iterator
 from typing import IO
@@ -40,6 +41,7 @@ from . import frame
 from . import seektable
 from ._source import FileSource
 from ._source import read_full
+from ._source import readinto_full
 from .contract import Buffer
 from .contract import CancelToken
 from .contract import Plugin
@@ -838,18 +840,11 @@ def compress_stream(
     write = dst.write
     bytes_in = bytes_out = 0
     try:
-        while block := read_full(src, size):
-            bytes_in += len(block)
-            compressor.rearm()
-            for piece in cutter.feed(block) if cutter else (block,):
-                for part in compressor.feed(piece):
-                    bytes_out += len(part)
-                    write(part)
+        if cutter is None and isinstance(compressor, engine.Compressor):
+            bytes_in, bytes_out = _feed_reusing(src, write, compressor, size)
+        else:
+            bytes_in, bytes_out = _feed(src, write, compressor, size, cutter)
         compressor.rearm()
-        for part in [p for piece in cutter.finish() for p in compressor.feed(piece)] \
-                if cutter else []:
-            bytes_out += len(part)
-            write(part)
         for part in compressor.finish():
             bytes_out += len(part)
             write(part)
@@ -861,6 +856,57 @@ def compress_stream(
     else:
         name = compressor.fmt.name
     return StreamStats(bytes_in, bytes_out, name, time.perf_counter() - started)
+
+
+def _feed(src: BinaryFile, write: Any, compressor: Any, size: int,
+          cutter: chunking.Cutter | None) -> tuple[int, int]:
+    """Feed all of *src* to *compressor* (cut by *cutter*, if any); return bytes in and out.
+
+    Each block is a fresh bytes object: the cutter and the standard formats'
+    compressors may keep pieces of it past the call.
+    """
+    bytes_in = bytes_out = 0
+    while block := read_full(src, size):
+        bytes_in += len(block)
+        compressor.rearm()
+        for piece in cutter.feed(block) if cutter else (block,):
+            for part in compressor.feed(piece):
+                bytes_out += len(part)
+                write(part)
+    if cutter is not None:
+        compressor.rearm()
+        for part in [p for piece in cutter.finish() for p in compressor.feed(piece)]:
+            bytes_out += len(part)
+            write(part)
+    return bytes_in, bytes_out
+
+
+def _feed_reusing(src: BinaryFile, write: Any, compressor: engine.Compressor, size: int
+                  ) -> tuple[int, int]:
+    """Feed all of *src* to *compressor* through a few reused buffers; return bytes in and out.
+
+    Each block is read with ``readinto`` into a buffer that is refilled once
+    the compressor has returned that block's frame bytes and they are
+    written (a raw block's payload is the buffer itself), so no block costs
+    fresh memory and its page faults. At most threads + 1 buffers exist.
+    Returns (0, 0) for an empty *src*, leaving the end to the caller.
+    """
+    spare: list[bytearray] = []
+    held: deque[bytearray] = deque()
+    bytes_in = bytes_out = 0
+    while True:
+        buffer = spare.pop() if spare else bytearray(size)
+        got = readinto_full(src, buffer)
+        if not got:
+            return bytes_in, bytes_out
+        bytes_in += got
+        compressor.rearm()
+        held.append(buffer)
+        for part in compressor.feed(memoryview(buffer)[:got]):
+            bytes_out += len(part)
+            write(part)
+        while len(held) > compressor.pending:
+            spare.append(held.popleft())
 
 
 def decompress_stream(
@@ -899,7 +945,9 @@ def decompress_stream(
             found = opts.registry.find_id(start.header.plugin_id)
             first.append(found.name if found else f"0x{start.header.plugin_id:02x}")
 
-    decoder = engine.FrameDecoder(source, opts, max_output_size, on_block=note)
+    # reuse: write(b) must not keep b past its return (the io contract), so
+    # each block can be decoded into the buffer the one before it was.
+    decoder = engine.FrameDecoder(source, opts, max_output_size, on_block=note, reuse=True)
     bytes_out = 0
     blocks = decoder.blocks()
     try:
