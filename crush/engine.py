@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from collections.abc import Generator
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from typing import Final
 from typing import NamedTuple
 from typing import TypeVar
@@ -22,8 +23,6 @@ from . import _into
 from . import checksum
 from . import frame
 from . import frame_v2
-from . import isolation
-from . import seektable
 from .contract import Buffer
 from .contract import CancelToken
 from .contract import Plugin
@@ -43,7 +42,10 @@ from .execution import resolve_timeout
 from .options import Level
 from .options import Options
 from .options import resolve_level
-from .selection import Probe
+
+if TYPE_CHECKING:  # selection, seek tables and process isolation load only when used
+    from . import seektable
+    from .selection import Probe
 
 INLINE_LIMIT: Final = 64 << 10
 """Inputs up to this size run on the caller's thread when the plugin is a built-in."""
@@ -70,6 +72,8 @@ class _Operation:
         self.plugin = plugin
         self.isolated = (opts.isolation or opts.registry.isolation_for(plugin.name)) == "process"
         if self.isolated:
+            from . import isolation
+
             isolation.check_isolatable(plugin)
         self.deadline = Deadline(plugin.name, timeout, opts.cancel)
         small = size_hint is not None and size_hint <= INLINE_LIMIT
@@ -97,6 +101,8 @@ class _Operation:
     def compress(self, chunk: Buffer, level: int) -> Buffer:
         """Call the plugin's compress in this operation's mode."""
         if self.isolated:
+            from . import isolation
+
             return isolation.run(self.plugin, "compress", level, chunk,
                                  remaining=self.deadline.remaining,
                                  on_timeout=self.deadline.expire)
@@ -105,6 +111,8 @@ class _Operation:
     def decompress(self, payload: Buffer, size: int) -> bytes:
         """Call the plugin's decompress in this operation's mode."""
         if self.isolated:
+            from . import isolation
+
             return isolation.run(self.plugin, "decompress", size, payload,
                                  remaining=self.deadline.remaining,
                                  on_timeout=self.deadline.expire)

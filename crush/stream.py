@@ -35,10 +35,8 @@ from typing import Literal
 from typing import NamedTuple
 from typing import final
 
-from . import chunking
 from . import engine
 from . import frame
-from . import seektable
 from ._source import FileSource
 from ._source import read_full
 from ._source import readinto_full
@@ -56,10 +54,11 @@ from .options import resolve_level
 from .registry import Isolation
 from .registry import Registry
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rsyncable cutting, seek tables and selection load only when used
+    from . import chunking
+    from . import seektable
     from .formats.file import FormatReader
-from .selection import Prefer
-from .selection import chooser
+    from .selection import Prefer
 
 _READ_BUFFER: Final = 64 << 10
 
@@ -289,6 +288,8 @@ class _Reader(io.RawIOBase):
             here = self._fp.tell()
             try:
                 self._fp.seek(self._start)
+                from . import seektable
+
                 self._table = seektable.read_index(self._fp)
             except CrushError:
                 pass  # damaged somewhere: seeks walk the records, as for a stream
@@ -394,6 +395,9 @@ def _writer(opts: Options, block_size: int, *, format: str | None, plugin: str |
     unit = _format_compressor(format, level, opts, info)
     if unit is not None:
         return unit, unit.fmt.block_size(block_size), None
+    from . import chunking
+    from .selection import chooser
+
     chosen = chooser(plugin=plugin, level=level, prefer=prefer, weights=weights,
                      registry=opts.registry)
     # A preset is resolved once the first block chose the plugin; its name

@@ -299,7 +299,9 @@ def test_decompressed_data_may_go_to_a_terminal(tmp_path: Path) -> None:
 
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     # lzma at its best level on noise: well over the one second before a bar shows.
-    (tmp_path / "big.bin").write_bytes(noisy(6 << 20))
+    # The bar is drawn by a read after that second, and the last read comes one
+    # block's compression before the end, so the run must last about 2 s.
+    (tmp_path / "big.bin").write_bytes(noisy(10 << 20))
     slow = ("-m", "lzma", "-L", "best", "-p", "1")
     proc, seen = run_on_pty("-k", "-f", "-v", *slow, "big.bin", cwd=tmp_path, which="stderr")
     assert proc.returncode == 0

@@ -111,7 +111,8 @@ def test_codec_is_imported_on_first_use() -> None:
 # compress/decompress runs need at all. Each costs start-up time a CLI user
 # pays on every file (see ``python -m tools.bench.processes``).
 CLI_NEVER = ("dataclasses", "logging", "traceback", "inspect", "crush.formats.bgzf",
-             "crush.formats.gzip", "brotli")
+             "crush.formats.gzip", "crush.formats.decode", "crush.formats.encode",
+             "crush.isolation", "crush.api", "brotli")
 
 
 def test_import_crush_loads_only_the_errors() -> None:

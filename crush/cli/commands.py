@@ -382,10 +382,10 @@ def _one(s: Settings, name: str, registry: Registry | None, supervisor: Supervis
 
 def _check_codec(s: Settings, registry: Registry | None) -> None:
     """Validate plugin, level and CRUSH_TIMEOUT once, before any file, by the library itself."""
-    from .. import compress
+    from .. import compress_stream  # what the files go through next (crush.compress is more)
 
-    compress(b"", plugin=s.plugin, level=s.level, threads=1, timeout=s.timeout,
-             prefer=s.prefer, registry=registry)
+    compress_stream(io.BytesIO(), io.BytesIO(), plugin=s.plugin, level=s.level, threads=1,
+                    timeout=s.timeout, prefer=s.prefer, registry=registry)
 
 
 def _why(s: Settings, result: Result, registry: Registry | None) -> str:

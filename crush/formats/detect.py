@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from typing import Final
 
 from .._registry import formats
 from ..errors import ConfigError
-from .contract import Format
+
+if TYPE_CHECKING:
+    from .contract import Format
 
 HEAD: Final = 8
 """Bytes of a file enough to tell every format apart."""

@@ -1,22 +1,29 @@
-"""The entry points the API and streams call: sniff, decode and encode any format."""
+"""The entry points the API and streams call: sniff, decode and encode any format.
+
+The decoder, the encoder and the format table load when a standard format
+is met or asked for: reading and writing crush frames (every CLI run on
+``.crush`` files) only sniffs the magic and needs none of them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from typing import Any
 
-from ..contract import Buffer
-from ..frame import FileInfo
 from ..frame import is_frame_start
-from ..options import Level
-from ..options import Options
-from .contract import Format
-from .decode import Decoder
 from .detect import HEAD
 from .detect import detect
 from .detect import writer
-from .encode import UnitCompressor
-from .source import Input
+
+if TYPE_CHECKING:
+    from ..contract import Buffer
+    from ..frame import FileInfo
+    from ..options import Level
+    from ..options import Options
+    from .contract import Format
+    from .decode import Decoder
+    from .encode import UnitCompressor
 
 
 def sniff(head: bytes) -> Format | None:
@@ -84,11 +91,17 @@ def _can_rewind(fp: Any) -> bool:
 def decode_bytes(data: Buffer, fmt: Format, opts: Options,
                  max_output_size: int | None) -> Decoder:
     """Return a decoder of *data* in format *fmt*."""
+    from .decode import Decoder
+    from .source import Input
+
     return Decoder(Input(data), fmt, opts, max_output_size)
 
 
 def decode_file(fp: Any, fmt: Format, opts: Options, max_output_size: int | None) -> Decoder:
     """Return a decoder of binary file *fp* in format *fmt*."""
+    from .decode import Decoder
+    from .source import Input
+
     return Decoder(Input(fp=fp), fmt, opts, max_output_size)
 
 
@@ -97,6 +110,8 @@ def compressor(name: str | None, level: Level, opts: Options, *, info: FileInfo 
     """Return the unit compressor for format *name*; None for crush frames (the default)."""
     if name is None:
         return None
+    from .encode import UnitCompressor
+
     fmt = writer(name)
     if fmt is None:
         return None
