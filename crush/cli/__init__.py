@@ -23,11 +23,12 @@ import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from typing import NoReturn
 
 if TYPE_CHECKING:
     from .. import Registry
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
 def _version() -> str:
@@ -46,6 +47,25 @@ def _never_fail_to_print() -> None:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):  # pragma: no cover - a closed or odd stream
                 pass
+
+
+def run() -> NoReturn:
+    """Be the ``crush`` program (and ``python -m crush``): run :func:`main`, then exit at once.
+
+    By then every output is committed or removed and nothing of crush is
+    left running, so the interpreter's teardown (joining the idle pool,
+    finalising every module, freeing the heap object by object) is only
+    time: several milliseconds of each run, measured as a whole process.
+    Standard output and error are flushed first. Programs embedding the CLI
+    call :func:`main`, which returns.
+    """
+    status = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:  # noqa: SIM105  # contextlib is one more import on every run
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: main() reported what matters
+            pass
+    os._exit(status)
 
 
 def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None) -> int:
