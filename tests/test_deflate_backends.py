@@ -123,3 +123,25 @@ def test_unknown_backend_and_level_are_refused() -> None:
         DeflatePlugin(backend="zopfli")
     with pytest.raises(ValueError, match=r"outside 0\.\.9"):
         DeflatePlugin().compress(b"x", 10, crush.CancelToken())
+
+
+def test_without_libdeflates_symbols_the_next_exact_decoder_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Another build of the deflate wheel may not export libdeflate's symbols:
+    # its binding then cannot refuse bytes after the stream and must not decode.
+    from crush.plugins import _libdeflate
+
+    monkeypatch.setattr(_libdeflate, "load", lambda: None)
+    monkeypatch.setattr(deflate, "_loaded", {})
+    binding = deflate.backend("libdeflate")
+    assert binding is not None and not binding.exact_end and binding.decompress_into is None
+    plugin = DeflatePlugin()
+    assert plugin.decoder().name == "isal"
+    token = crush.CancelToken()
+    data = b"fallback " * 4000
+    block = plugin.compress(data, 6, token)
+    out = bytearray(len(data))
+    assert plugin.decompress_into(block, memoryview(out), token) == len(data) and out == data
+    with pytest.raises(Exception):  # noqa: B017 - any exception, never wrong data
+        plugin.decompress(block + b"\x00", len(data), token)
