@@ -3,10 +3,12 @@
 What a CLI user sees: every command is a fresh process (interpreter
 start-up, imports with compiled bytecode as an install has them, reading
 the file, writing stdout to /dev/null) on the same 64 MiB of the sample
-corpus from disk, page cache warm. crush and its peer alternate, case by
-case; each figure is the median of 5. *speed vs peer* is peer time /
-crush time (above 1: crush is faster); *size vs peer* is crush's output
-size / the peer's. The in-process comparison is ``--only peers``.
+corpus from disk, page cache warm. crush runs as the ``crush`` program an
+install has: the console script pip writes for ``crush.cli:run`` (not
+``python -m crush``, which also imports runpy), run by this interpreter.
+crush and its peer alternate, case by case; each figure is the median of
+5. *speed vs peer* is peer time / crush time (above 1: crush is faster);
+*size vs peer* is crush's output size / the peer's. The in-process comparison is ``--only peers``.
 
 ``python -m tools.bench.processes [--root DIR]`` runs it alone; ``--root``
 times another checkout's crush package (e.g. the main branch) with this
@@ -74,6 +76,21 @@ def _cases() -> list[_Case]:
     ]
 
 
+# What pip writes for ``crush = "crush.cli:run"`` (a checkout from before
+# run() existed, timed with --root, gets main(), its entry point then).
+_CONSOLE_SCRIPT: Final = """\
+import re
+import sys
+try:
+    from crush.cli import run
+except ImportError:
+    from crush.cli import main as run
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+    sys.exit(run())
+"""
+
+
 def _argv(args: Sequence[str], src: Path) -> list[str]:
     return [a.replace("{src}", str(src)) for a in args]
 
@@ -105,7 +122,9 @@ def _prepare(workdir: Path, size: int, env: dict[str, str], crush: list[str]) ->
 def rows(workdir: Path, root: Path = REPO, size: int = SIZE, reps: int = REPS) -> list[Row]:
     """Time every case *reps* times, crush and peer alternating; return one row per case."""
     env = env_for(workdir / "pycache", root)  # compiled bytecode, as an install has it
-    crush = [sys.executable, "-m", "crush"]
+    script = workdir / "crush"
+    script.write_text(_CONSOLE_SCRIPT, encoding="utf-8")
+    crush = [sys.executable, str(script)]
     _run([*crush, "--version"], env, workdir)  # compile the bytecode once
     src = _prepare(workdir, size, env, crush)
     out: list[Row] = []
@@ -145,8 +164,8 @@ def _bench(ctx: Context) -> list[Row]:
     if not ensure_pigz(ctx) or missing:
         ctx.note(f"peers missing ({', '.join(missing) or 'pigz'}): skipped")
         return []
-    ctx.note("whole processes: python -m crush (bytecode compiled) vs the peer CLI, 64 MiB "
-             "of the sample corpus from disk to /dev/null, median of 5, alternating")
+    ctx.note("whole processes: the crush console script (bytecode compiled) vs the peer "
+             "CLI, 64 MiB of the sample corpus from disk to /dev/null, median of 5, alternating")
     return rows(ctx.workdir, size=ctx.pick(16, 64) * MIB, reps=ctx.pick(3, REPS))
 
 
